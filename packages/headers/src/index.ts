@@ -1,0 +1,10 @@
+export { H1Error, HeaderErrorCode } from './errors.js';
+export type { FieldInput, FieldValue } from './fields.js';
+export { forEachField, serializeFieldLines } from './fields.js';
+export type { Framing, FramingInput } from './framing.js';
+export { framing } from './framing.js';
+export type { FieldSectionLimits } from './parse.js';
+export { DEFAULT_FIELD_SECTION_LIMITS, parseFieldLines } from './parse.js';
+export type { HttpVersion, RequestHeadOptions, ResponseHeadOptions } from './serialize.js';
+export { serializeRequestHead, serializeResponseHead } from './serialize.js';
+export { CharClass, charClass, isToken } from './syntax.js';

@@ -1,0 +1,87 @@
+/**
+ * Character classes of RFC 9110 section 5.6 as one 256-entry table of bit flags, so that every
+ * validator in h1kit is a single indexed load per byte or char code.
+ */
+export const CharClass = {
+  /** tchar: may appear in a token (field names, methods, codings, chunk-ext names). */
+  TCHAR: 1,
+  /** field-vchar / SP / HTAB: may appear in a field value (obs-text included). */
+  FIELD_CONTENT: 2,
+  /** qdtext: may appear unescaped inside a quoted-string. */
+  QDTEXT: 4,
+  /** VCHAR / obs-text: may follow a backslash in a quoted-pair. */
+  QUOTED_PAIR: 8,
+  /** VCHAR, no obs-text: may appear in a request-target. */
+  TARGET: 16,
+} as const;
+
+export const charClass: Uint8Array = buildTable();
+
+function buildTable(): Uint8Array {
+  const table = new Uint8Array(256);
+  const tcharSymbols = "!#$%&'*+-.^_`|~";
+  for (let c = 0; c < 256; c++) {
+    let flags = 0;
+    const alnum = (c >= 0x30 && c <= 0x39) || (c >= 0x41 && c <= 0x5a) || (c >= 0x61 && c <= 0x7a);
+    if (alnum || tcharSymbols.includes(String.fromCharCode(c))) flags |= CharClass.TCHAR;
+    const vchar = c >= 0x21 && c <= 0x7e;
+    const obsText = c >= 0x80;
+    if (vchar || obsText || c === 0x20 || c === 0x09) flags |= CharClass.FIELD_CONTENT;
+    if (c === 0x09 || c === 0x20 || c === 0x21 || (c >= 0x23 && c <= 0x5b)) flags |= CharClass.QDTEXT;
+    if ((c >= 0x5d && c <= 0x7e) || obsText) flags |= CharClass.QDTEXT;
+    if (vchar || obsText || c === 0x20 || c === 0x09) flags |= CharClass.QUOTED_PAIR;
+    if (vchar) flags |= CharClass.TARGET;
+    table[c] = flags;
+  }
+  return table;
+}
+
+/** True when `s` is a non-empty RFC 9110 token. */
+export function isToken(s: string): boolean {
+  const n = s.length;
+  if (n === 0) return false;
+  for (let i = 0; i < n; i++) {
+    const c = s.charCodeAt(i);
+    if (c > 0x7f || (charClass[c]! & CharClass.TCHAR) === 0) return false;
+  }
+  return true;
+}
+
+/** Index of the first char of `s` that may not appear in a field value, or -1. */
+export function invalidFieldValueIndex(s: string): number {
+  const n = s.length;
+  for (let i = 0; i < n; i++) {
+    const c = s.charCodeAt(i);
+    if (c > 0xff || (charClass[c]! & CharClass.FIELD_CONTENT) === 0) return i;
+  }
+  return -1;
+}
+
+/** Index of the first char of `s` that may not appear in a request-target, or -1. */
+export function invalidTargetIndex(s: string): number {
+  const n = s.length;
+  for (let i = 0; i < n; i++) {
+    const c = s.charCodeAt(i);
+    if (c > 0x7e || (charClass[c]! & CharClass.TARGET) === 0) return i;
+  }
+  return -1;
+}
+
+/** OWS is SP or HTAB. */
+export function isOws(c: number): boolean {
+  return c === 0x20 || c === 0x09;
+}
+
+/** `s` without leading and trailing OWS; returns `s` itself when there is none. */
+export function trimOws(s: string): string {
+  let start = 0;
+  let end = s.length;
+  while (start < end && isOws(s.charCodeAt(start))) start++;
+  while (end > start && isOws(s.charCodeAt(end - 1))) end--;
+  return start === 0 && end === s.length ? s : s.slice(start, end);
+}
+
+/** Printable form of a char code for error messages. */
+export function describeChar(c: number): string {
+  return c >= 0x21 && c <= 0x7e ? `'${String.fromCharCode(c)}'` : `0x${c.toString(16).padStart(2, '0')}`;
+}

@@ -1,0 +1,41 @@
+// Builds every package: esbuild bundles src/index.ts to dist/index.js (ESM) and dist/index.cjs
+// (CJS); tsc writes the declarations. Packages build in dependency order because tsc resolves
+// @h1kit imports through the workspace links to the dependencies' dist/*.d.ts.
+import { execFileSync } from 'node:child_process';
+import { existsSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { build } from 'esbuild';
+import { root, workspacePackages } from './packages.mjs';
+
+const tsc = join(root, 'node_modules/typescript/bin/tsc');
+const only = process.argv.slice(2);
+
+for (const pkg of workspacePackages()) {
+  if (only.length > 0 && !only.some((name) => pkg.name.endsWith(name))) continue;
+  const started = performance.now();
+  const dist = join(pkg.dir, 'dist');
+  rmSync(dist, { recursive: true, force: true });
+  const common = {
+    entryPoints: [join(pkg.dir, 'src/index.ts')],
+    bundle: true,
+    platform: 'node',
+    target: 'node20',
+    packages: 'external',
+    logLevel: 'warning',
+  };
+  await build({ ...common, format: 'esm', outfile: join(dist, 'index.js') });
+  // CJS has no import.meta: give the one module that needs its URL (createRequire) the file URL.
+  await build({
+    ...common,
+    format: 'cjs',
+    outfile: join(dist, 'index.cjs'),
+    define: { 'import.meta.url': '__h1kitModuleUrl' },
+    banner: { js: 'const __h1kitModuleUrl = require("node:url").pathToFileURL(__filename).href;' },
+  });
+  const bin = join(pkg.dir, 'src/bin.ts');
+  if (existsSync(bin)) {
+    await build({ ...common, entryPoints: [bin], format: 'esm', outfile: join(dist, 'bin.js') });
+  }
+  execFileSync(process.execPath, [tsc, '-p', join(pkg.dir, 'tsconfig.build.json')], { stdio: 'inherit' });
+  console.log(`built ${pkg.name} in ${Math.round(performance.now() - started)} ms`);
+}
