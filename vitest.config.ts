@@ -14,7 +14,12 @@ for (const dir of readdirSync(packagesDir)) {
 export default defineConfig({
   resolve: { alias },
   test: {
-    include: ['packages/*/test/**/*.test.ts', 'fuzz/**/*.test.ts', 'examples/**/*.test.ts'],
+    include: [
+      'packages/*/test/**/*.test.ts',
+      'fuzz/**/*.test.ts',
+      'examples/**/*.test.ts',
+      'test/**/*.test.ts',
+    ],
     testTimeout: 30_000,
     hookTimeout: 30_000,
     pool: 'forks',

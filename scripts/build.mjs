@@ -36,6 +36,8 @@ for (const pkg of workspacePackages()) {
   if (existsSync(bin)) {
     await build({ ...common, entryPoints: [bin], format: 'esm', outfile: join(dist, 'bin.js') });
   }
-  execFileSync(process.execPath, [tsc, '-p', join(pkg.dir, 'tsconfig.build.json')], { stdio: 'inherit' });
+  execFileSync(process.execPath, [tsc, '-p', join(pkg.dir, 'tsconfig.build.json')], {
+    stdio: 'inherit',
+  });
   console.log(`built ${pkg.name} in ${Math.round(performance.now() - started)} ms`);
 }

@@ -96,7 +96,8 @@ export function groupsKeepOrder(pairs: Array<[string, string]>): boolean {
 export const llhttpMethod = (): fc.Arbitrary<string> =>
   fc.constantFrom(...METHODS.filter((m) => m !== 'CONNECT'));
 
-const PATH_CHARS = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~!$&'()*+,;=:@%/?";
+const PATH_CHARS =
+  "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~!$&'()*+,;=:@%/?";
 
 /** An origin-form request-target. */
 export const originTarget = (): fc.Arbitrary<string> =>

@@ -5,7 +5,9 @@ import { createRequire } from 'node:module';
 
 interface NodeHttpParser {
   initialize(type: number, resource: object, maxHeaderSize?: number, lenient?: number): void;
-  execute(data: Uint8Array): number | (Error & { code: string; reason: string; bytesParsed: number });
+  execute(
+    data: Uint8Array,
+  ): number | (Error & { code: string; reason: string; bytesParsed: number });
   finish(): undefined | (Error & { code: string; reason: string; bytesParsed: number });
   close(): void;
   [callback: number]: unknown;
@@ -32,7 +34,12 @@ const methodByCode = new Map<number, string>();
 for (const name of methods) {
   const parser = new HTTPParser();
   parser.initialize(HTTPParser.REQUEST, {});
-  parser[HTTPParser.kOnHeadersComplete] = (_major: number, _minor: number, _h: unknown, code: number) => {
+  parser[HTTPParser.kOnHeadersComplete] = (
+    _major: number,
+    _minor: number,
+    _h: unknown,
+    code: number,
+  ) => {
     methodByCode.set(code, name);
     return 1;
   };
@@ -188,7 +195,11 @@ export function llhttpFraming(
   if (!atHead) return { kind: 'error', code: 'INCOMPLETE_HEAD' };
   if (atHead.complete) return { kind: 'none' };
 
-  const chunked = llhttpParse(type, [head, LAST_CHUNK], { ...options, finish: false, single: true });
+  const chunked = llhttpParse(type, [head, LAST_CHUNK], {
+    ...options,
+    finish: false,
+    single: true,
+  });
   const last = chunked.messages[0];
   if (last?.complete && last.body.length === 0) return { kind: 'chunked' };
 

@@ -1,5 +1,5 @@
 import { H1Error, HeaderErrorCode } from './errors.js';
-import { type FieldInput, forEachField } from './fields.js';
+import { type FieldInput, type FieldVisitor, forEachField } from './fields.js';
 import type { HttpVersion } from './serialize.js';
 import { CharClass, charClass, isOws } from './syntax.js';
 
@@ -45,49 +45,78 @@ export function framing(input: FramingInput): Framing {
     if (method === 'CONNECT' && status >= 200 && status < 300) return NONE;
   }
 
-  let contentLength = -1;
-  let codings = 0;
-  let chunkedAt = -1;
-  let transferEncoding = false;
-  forEachField(input.headers, (name, value) => {
-    if (name.length === 14 && name.toLowerCase() === 'content-length') {
-      const length = parseContentLength(`${value}`);
-      if (contentLength !== -1 && contentLength !== length) {
-        throw new H1Error(HeaderErrorCode.INVALID_CONTENT_LENGTH, `differing Content-Length values ${contentLength} and ${length}`);
-      }
-      contentLength = length;
-    } else if (name.length === 17 && name.toLowerCase() === 'transfer-encoding') {
-      transferEncoding = true;
-      forEachCoding(`${value}`, (coding) => {
-        if (coding === 'chunked') {
-          if (chunkedAt !== -1) {
-            throw new H1Error(HeaderErrorCode.INVALID_TRANSFER_ENCODING, 'chunked is applied more than once');
-          }
-          chunkedAt = codings;
-        }
-        codings++;
-      });
-    }
-  });
+  const found = new FramingFields();
+  forEachField(input.headers, found);
+  const { contentLength, codings, chunkedAt } = found;
 
-  if (transferEncoding && codings === 0) {
-    throw new H1Error(HeaderErrorCode.INVALID_TRANSFER_ENCODING, 'Transfer-Encoding names no coding');
+  if (found.transferEncoding && codings === 0) {
+    throw new H1Error(
+      HeaderErrorCode.INVALID_TRANSFER_ENCODING,
+      'Transfer-Encoding names no coding',
+    );
   }
   if (codings > 0) {
     if (contentLength !== -1) {
-      throw new H1Error(HeaderErrorCode.CONFLICTING_FRAMING, 'Transfer-Encoding and Content-Length are both present');
+      throw new H1Error(
+        HeaderErrorCode.CONFLICTING_FRAMING,
+        'Transfer-Encoding and Content-Length are both present',
+      );
     }
     if (input.version === '1.0') {
-      throw new H1Error(HeaderErrorCode.INVALID_TRANSFER_ENCODING, 'Transfer-Encoding in an HTTP/1.0 message');
+      throw new H1Error(
+        HeaderErrorCode.INVALID_TRANSFER_ENCODING,
+        'Transfer-Encoding in an HTTP/1.0 message',
+      );
     }
     if (chunkedAt === codings - 1) return CHUNKED;
     if (!isResponse) {
-      throw new H1Error(HeaderErrorCode.INVALID_TRANSFER_ENCODING, 'the final transfer coding of a request is not chunked');
+      throw new H1Error(
+        HeaderErrorCode.INVALID_TRANSFER_ENCODING,
+        'the final transfer coding of a request is not chunked',
+      );
     }
     return CLOSE;
   }
   if (contentLength !== -1) return { kind: 'length', length: contentLength };
   return isResponse ? CLOSE : NONE;
+}
+
+/** Collects what the framing decision needs from the fields, checking each value as it goes. */
+class FramingFields implements FieldVisitor {
+  contentLength = -1;
+  transferEncoding = false;
+  /** Number of transfer-codings seen, and the position of chunked among them (-1: absent). */
+  codings = 0;
+  chunkedAt = -1;
+
+  field(name: string, value: string | number): void {
+    if (name.length === 14 && name.toLowerCase() === 'content-length') {
+      const length = parseContentLength(`${value}`);
+      if (this.contentLength !== -1 && this.contentLength !== length) {
+        throw new H1Error(
+          HeaderErrorCode.INVALID_CONTENT_LENGTH,
+          `differing Content-Length values ${this.contentLength} and ${length}`,
+        );
+      }
+      this.contentLength = length;
+    } else if (name.length === 17 && name.toLowerCase() === 'transfer-encoding') {
+      this.transferEncoding = true;
+      forEachCoding(`${value}`, this);
+    }
+  }
+
+  coding(name: string): void {
+    if (name === 'chunked') {
+      if (this.chunkedAt !== -1) {
+        throw new H1Error(
+          HeaderErrorCode.INVALID_TRANSFER_ENCODING,
+          'chunked is applied more than once',
+        );
+      }
+      this.chunkedAt = this.codings;
+    }
+    this.codings++;
+  }
 }
 
 /**
@@ -110,7 +139,10 @@ function parseContentLength(value: string): number {
     }
     if (i === start) throw badLength(value);
     if (length !== -1 && length !== element) {
-      throw new H1Error(HeaderErrorCode.INVALID_CONTENT_LENGTH, `differing Content-Length values in ${JSON.stringify(value)}`);
+      throw new H1Error(
+        HeaderErrorCode.INVALID_CONTENT_LENGTH,
+        `differing Content-Length values in ${JSON.stringify(value)}`,
+      );
     }
     length = element;
     i = skipOws(value, i);
@@ -121,30 +153,34 @@ function parseContentLength(value: string): number {
 }
 
 function badLength(value: string): H1Error {
-  return new H1Error(HeaderErrorCode.INVALID_CONTENT_LENGTH, `malformed Content-Length ${JSON.stringify(value)}`);
+  return new H1Error(
+    HeaderErrorCode.INVALID_CONTENT_LENGTH,
+    `malformed Content-Length ${JSON.stringify(value)}`,
+  );
 }
 
 /**
- * Calls `visit` with the lower-cased name of each transfer-coding in a Transfer-Encoding value
- * (RFC 9112 section 7: `token *( OWS ";" OWS token "=" ( token / quoted-string ) )`, list rules
- * allow empty elements). Throws on anything malformed.
+ * Calls `found.coding` with the lower-cased name of each transfer-coding in a Transfer-Encoding
+ * value (RFC 9112 section 7: `token *( OWS ";" OWS token "=" ( token / quoted-string ) )`).
+ * Stricter than the list rules on purpose: an empty list element or a parameter on chunked is
+ * rejected, because llhttp reads both differently from the RFC, and two parsers reading one
+ * message two ways is how requests are smuggled.
  */
-function forEachCoding(value: string, visit: (coding: string) => void): void {
+function forEachCoding(value: string, found: FramingFields): void {
   const n = value.length;
-  let i = 0;
-  while (i < n) {
-    while (i < n && (isOws(value.charCodeAt(i)) || value.charCodeAt(i) === 0x2c)) i++;
-    if (i >= n) break;
+  let i = skipOws(value, 0);
+  for (;;) {
     const start = i;
     i = skipToken(value, i);
     if (i === start) throw badCoding(value);
-    visit(value.slice(start, i).toLowerCase());
+    const name = value.slice(start, i).toLowerCase();
     i = skipOws(value, i);
+    if (i < n && value.charCodeAt(i) === 0x3b && name === 'chunked') throw badCoding(value);
     while (i < n && value.charCodeAt(i) === 0x3b) {
       i = skipOws(value, i + 1);
-      const nameStart = i;
+      const paramStart = i;
       i = skipToken(value, i);
-      if (i === nameStart || value.charCodeAt(i) !== 0x3d) throw badCoding(value);
+      if (i === paramStart || value.charCodeAt(i) !== 0x3d) throw badCoding(value);
       i++;
       if (value.charCodeAt(i) === 0x22) {
         i = skipQuotedString(value, i);
@@ -155,7 +191,10 @@ function forEachCoding(value: string, visit: (coding: string) => void): void {
       }
       i = skipOws(value, i);
     }
-    if (i < n && value.charCodeAt(i) !== 0x2c) throw badCoding(value);
+    found.coding(name);
+    if (i === n) return;
+    if (value.charCodeAt(i) !== 0x2c) throw badCoding(value);
+    i = skipOws(value, i + 1);
   }
 }
 
@@ -192,5 +231,8 @@ function skipQuotedString(s: string, i: number): number {
 }
 
 function badCoding(value: string): H1Error {
-  return new H1Error(HeaderErrorCode.INVALID_TRANSFER_ENCODING, `malformed Transfer-Encoding ${JSON.stringify(value)}`);
+  return new H1Error(
+    HeaderErrorCode.INVALID_TRANSFER_ENCODING,
+    `malformed Transfer-Encoding ${JSON.stringify(value)}`,
+  );
 }

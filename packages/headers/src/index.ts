@@ -1,5 +1,5 @@
 export { H1Error, HeaderErrorCode } from './errors.js';
-export type { FieldInput, FieldValue } from './fields.js';
+export type { FieldInput, FieldValue, FieldVisitor } from './fields.js';
 export { forEachField, serializeFieldLines } from './fields.js';
 export type { Framing, FramingInput } from './framing.js';
 export { framing } from './framing.js';

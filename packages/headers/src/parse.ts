@@ -32,7 +32,11 @@ export function parseFieldLines(
   const base = limits?.offset ?? 0;
   const n = bytes.length;
   if (n > maxBytes) {
-    throw new H1Error(HeaderErrorCode.HEADERS_TOO_LARGE, `field section of ${n} bytes exceeds the limit of ${maxBytes}`, base + maxBytes);
+    throw new H1Error(
+      HeaderErrorCode.HEADERS_TOO_LARGE,
+      `field section of ${n} bytes exceeds the limit of ${maxBytes}`,
+      base + maxBytes,
+    );
   }
   const text = Buffer.from(bytes.buffer, bytes.byteOffset, n);
   const fields: Array<[string, string]> = [];
@@ -46,7 +50,8 @@ export function parseFieldLines(
       if (pos + 2 !== n) throw invalid('bytes after the end of the field section', base + pos + 2);
       return fields;
     }
-    if (first === SP || first === HTAB) throw invalid('line folding (obs-fold) or whitespace before a field name', base + pos);
+    if (first === SP || first === HTAB)
+      throw invalid('line folding (obs-fold) or whitespace before a field name', base + pos);
 
     const nameStart = pos;
     while (pos < n && (charClass[bytes[pos]!]! & CharClass.TCHAR) !== 0) pos++;
@@ -56,7 +61,10 @@ export function parseFieldLines(
       if (pos === nameStart && afterName !== SP && afterName !== HTAB) {
         throw invalid(`${describeChar(afterName)} may not start a field name`, base + pos);
       }
-      const why = afterName === SP || afterName === HTAB ? 'whitespace between field name and colon' : `${describeChar(afterName)} in a field name`;
+      const why =
+        afterName === SP || afterName === HTAB
+          ? 'whitespace between field name and colon'
+          : `${describeChar(afterName)} in a field name`;
       throw invalid(why, base + pos);
     }
     if (pos === nameStart) throw invalid('empty field name', base + pos);
@@ -69,15 +77,21 @@ export function parseFieldLines(
     if (pos >= n) throw incomplete(base + n);
     const stop = bytes[pos]!;
     if (stop !== CR) {
-      const why = stop === LF ? 'bare LF ends a field line' : `${describeChar(stop)} in a field value`;
+      const why =
+        stop === LF ? 'bare LF ends a field line' : `${describeChar(stop)} in a field value`;
       throw invalid(why, base + pos);
     }
     if (pos + 1 >= n) throw incomplete(base + n);
     if (bytes[pos + 1] !== LF) throw invalid('CR not followed by LF', base + pos + 1);
     let valueEnd = pos;
-    while (valueEnd > valueStart && (bytes[valueEnd - 1] === SP || bytes[valueEnd - 1] === HTAB)) valueEnd--;
+    while (valueEnd > valueStart && (bytes[valueEnd - 1] === SP || bytes[valueEnd - 1] === HTAB))
+      valueEnd--;
     if (fields.length === maxFields) {
-      throw new H1Error(HeaderErrorCode.TOO_MANY_FIELDS, `more than ${maxFields} field lines`, base + nameStart);
+      throw new H1Error(
+        HeaderErrorCode.TOO_MANY_FIELDS,
+        `more than ${maxFields} field lines`,
+        base + nameStart,
+      );
     }
     fields.push([name, text.toString('latin1', valueStart, valueEnd)]);
     pos += 2;
@@ -85,7 +99,11 @@ export function parseFieldLines(
 }
 
 function incomplete(offset: number): H1Error {
-  return new H1Error(HeaderErrorCode.INCOMPLETE_FIELD_SECTION, 'field section ends before its empty line', offset);
+  return new H1Error(
+    HeaderErrorCode.INCOMPLETE_FIELD_SECTION,
+    'field section ends before its empty line',
+    offset,
+  );
 }
 
 function invalid(why: string, offset: number): H1Error {

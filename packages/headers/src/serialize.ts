@@ -1,7 +1,8 @@
 import { STATUS_CODES } from 'node:http';
 import { H1Error, HeaderErrorCode } from './errors.js';
-import { type FieldInput, fieldLinesString } from './fields.js';
-import { describeChar, invalidFieldValueIndex, invalidTargetIndex, isToken } from './syntax.js';
+import { type FieldInput, forEachField } from './fields.js';
+import { CharClass } from './syntax.js';
+import { writeHead } from './writer.js';
 
 export type HttpVersion = '1.1' | '1.0';
 
@@ -19,8 +20,8 @@ export interface RequestHeadOptions {
 
 /**
  * The bytes of a response head: status line, field lines and the empty line. Every part is
- * validated first, so either the whole head is returned or an `H1Error` is thrown and nothing
- * is produced; no input can smuggle a CR or LF onto the wire.
+ * validated as it is written, and an `H1Error` leaves nothing behind: either the whole head is
+ * returned or nothing is, so no input can put a CR or LF of its own on the wire.
  */
 export function serializeResponseHead(
   status: number,
@@ -28,15 +29,31 @@ export function serializeResponseHead(
   options?: ResponseHeadOptions,
 ): Uint8Array {
   if (!Number.isInteger(status) || status < 100 || status > 999) {
-    throw new H1Error(HeaderErrorCode.INVALID_STATUS, `status must be an integer of three digits, got ${status}`);
-  }
-  const reason = options?.reason ?? STATUS_CODES[status] ?? '';
-  const bad = invalidFieldValueIndex(reason);
-  if (bad !== -1) {
-    throw new H1Error(HeaderErrorCode.INVALID_REASON, `reason phrase: ${describeChar(reason.charCodeAt(bad))} at index ${bad} may not appear in a reason phrase`);
+    throw new H1Error(
+      HeaderErrorCode.INVALID_STATUS,
+      `status must be an integer of three digits, got ${status}`,
+    );
   }
   const version = versionString(options?.version);
-  return Buffer.from(`${version} ${status} ${reason}\r\n${fieldLinesString(fields)}\r\n`, 'latin1');
+  const reason = options?.reason ?? STATUS_CODES[status] ?? '';
+  if (typeof reason !== 'string') {
+    throw new H1Error(HeaderErrorCode.INVALID_REASON, 'reason phrase must be a string');
+  }
+  return writeHead((writer) => {
+    writer.ascii(version);
+    writer.ascii(` ${status} `);
+    writer.checked(
+      reason,
+      0,
+      reason.length,
+      CharClass.FIELD_CONTENT,
+      HeaderErrorCode.INVALID_REASON,
+      'reason phrase',
+    );
+    writer.byte2(0x0d, 0x0a);
+    forEachField(fields, writer);
+    writer.byte2(0x0d, 0x0a);
+  });
 }
 
 /** The bytes of a request head: request line, field lines and the empty line. */
@@ -46,22 +63,36 @@ export function serializeRequestHead(
   fields: FieldInput,
   options?: RequestHeadOptions,
 ): Uint8Array {
-  if (typeof method !== 'string' || !isToken(method)) {
-    throw new H1Error(HeaderErrorCode.INVALID_METHOD, `method ${JSON.stringify(method)} is not a token`);
+  if (typeof method !== 'string') {
+    throw new H1Error(HeaderErrorCode.INVALID_METHOD, 'method must be a string');
   }
   if (typeof target !== 'string' || target.length === 0) {
     throw new H1Error(HeaderErrorCode.INVALID_TARGET, 'request-target must be a non-empty string');
   }
-  const bad = invalidTargetIndex(target);
-  if (bad !== -1) {
-    throw new H1Error(HeaderErrorCode.INVALID_TARGET, `request-target: ${describeChar(target.charCodeAt(bad))} at index ${bad} may not appear in a request-target`);
-  }
   const version = versionString(options?.version);
-  return Buffer.from(`${method} ${target} ${version}\r\n${fieldLinesString(fields)}\r\n`, 'latin1');
+  return writeHead((writer) => {
+    writer.token(method, HeaderErrorCode.INVALID_METHOD, 'method');
+    writer.ascii(' ');
+    writer.checked(
+      target,
+      0,
+      target.length,
+      CharClass.TARGET,
+      HeaderErrorCode.INVALID_TARGET,
+      'request-target',
+    );
+    writer.ascii(` ${version}`);
+    writer.byte2(0x0d, 0x0a);
+    forEachField(fields, writer);
+    writer.byte2(0x0d, 0x0a);
+  });
 }
 
 function versionString(version: HttpVersion | undefined): string {
   if (version === undefined || version === '1.1') return 'HTTP/1.1';
   if (version === '1.0') return 'HTTP/1.0';
-  throw new H1Error(HeaderErrorCode.INVALID_VERSION, `version must be '1.1' or '1.0', got ${JSON.stringify(version)}`);
+  throw new H1Error(
+    HeaderErrorCode.INVALID_VERSION,
+    `version must be '1.1' or '1.0', got ${JSON.stringify(version)}`,
+  );
 }

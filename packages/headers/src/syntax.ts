@@ -27,7 +27,8 @@ function buildTable(): Uint8Array {
     const vchar = c >= 0x21 && c <= 0x7e;
     const obsText = c >= 0x80;
     if (vchar || obsText || c === 0x20 || c === 0x09) flags |= CharClass.FIELD_CONTENT;
-    if (c === 0x09 || c === 0x20 || c === 0x21 || (c >= 0x23 && c <= 0x5b)) flags |= CharClass.QDTEXT;
+    if (c === 0x09 || c === 0x20 || c === 0x21 || (c >= 0x23 && c <= 0x5b))
+      flags |= CharClass.QDTEXT;
     if ((c >= 0x5d && c <= 0x7e) || obsText) flags |= CharClass.QDTEXT;
     if (vchar || obsText || c === 0x20 || c === 0x09) flags |= CharClass.QUOTED_PAIR;
     if (vchar) flags |= CharClass.TARGET;
@@ -83,5 +84,7 @@ export function trimOws(s: string): string {
 
 /** Printable form of a char code for error messages. */
 export function describeChar(c: number): string {
-  return c >= 0x21 && c <= 0x7e ? `'${String.fromCharCode(c)}'` : `0x${c.toString(16).padStart(2, '0')}`;
+  return c >= 0x21 && c <= 0x7e
+    ? `'${String.fromCharCode(c)}'`
+    : `0x${c.toString(16).padStart(2, '0')}`;
 }

@@ -18,7 +18,10 @@ import { llhttpParse } from '../../../fuzz/oracles/llhttp.js';
 const shape = fc.constantFrom<FieldShape>('object', 'pairs', 'flat', 'map');
 // Reason phrases as llhttp reads them back: it drops nothing but the leading SP separator.
 const reason = fc.string({
-  unit: fc.integer({ min: 0x20, max: 0xff }).filter((c) => c !== 0x7f).map((c) => String.fromCharCode(c)),
+  unit: fc
+    .integer({ min: 0x20, max: 0xff })
+    .filter((c) => c !== 0x7f)
+    .map((c) => String.fromCharCode(c)),
   maxLength: 30,
 });
 
@@ -37,7 +40,12 @@ describe('serializeRequestHead', () => {
     'agreement with llhttp: method, target, version and every field line read back unchanged',
     (method, target, pairs, wanted, http10) => {
       const fields = inShape(pairs, asShape(pairs, wanted));
-      const head = serializeRequestHead(method, target, fields as never, http10 ? { version: '1.0' } : undefined);
+      const head = serializeRequestHead(
+        method,
+        target,
+        fields as never,
+        http10 ? { version: '1.0' } : undefined,
+      );
       const { messages, error } = llhttpParse('request', [head], { finish: false, single: true });
       expect(error).toBeUndefined();
       const [message] = messages;
@@ -64,14 +72,21 @@ describe('serializeRequestHead', () => {
   test.prop([fieldName(), fc.nat(), fc.integer({ min: 0, max: 0xffff })])(
     'a name with any char outside tchar throws H1Error',
     (name, at, c) => {
-      fc.pre(!"!#$%&'*+-.^_`|~".includes(String.fromCharCode(c)) && !/[0-9A-Za-z]/.test(String.fromCharCode(c)));
+      fc.pre(
+        !"!#$%&'*+-.^_`|~".includes(String.fromCharCode(c)) &&
+          !/[0-9A-Za-z]/.test(String.fromCharCode(c)),
+      );
       const i = at % (name.length + 1);
       const poisoned = name.slice(0, i) + String.fromCharCode(c) + name.slice(i);
       expect(() => serializeRequestHead('GET', '/', { [poisoned]: 'v' })).toThrow(H1Error);
     },
   );
 
-  test.prop([originTarget(), fc.nat(), fc.oneof(fc.integer({ min: 0, max: 0x20 }), fc.integer({ min: 0x7f, max: 0xffff }))])(
+  test.prop([
+    originTarget(),
+    fc.nat(),
+    fc.oneof(fc.integer({ min: 0, max: 0x20 }), fc.integer({ min: 0x7f, max: 0xffff })),
+  ])(
     'a request-target with whitespace, a CTL or a non-ASCII char throws H1Error',
     (target, at, c) => {
       const i = at % (target.length + 1);
@@ -87,7 +102,11 @@ describe('serializeResponseHead', () => {
     (status, phrase, pairs, wanted) => {
       const fields = inShape(pairs, asShape(pairs, wanted));
       const head = serializeResponseHead(status, fields as never, { reason: phrase });
-      const { messages, error } = llhttpParse('response', [head], { finish: false, single: true, headResponse: true });
+      const { messages, error } = llhttpParse('response', [head], {
+        finish: false,
+        single: true,
+        headResponse: true,
+      });
       expect(error).toBeUndefined();
       expect(messages[0]?.statusCode).toBe(status);
       expect(messages[0]?.statusMessage).toBe(phrase);
@@ -95,7 +114,13 @@ describe('serializeResponseHead', () => {
     },
   );
 
-  test.prop([fc.integer({ min: 100, max: 599 }), fieldName(), fieldValue(), fc.nat(), forbiddenValueChar()])(
+  test.prop([
+    fc.integer({ min: 100, max: 599 }),
+    fieldName(),
+    fieldValue(),
+    fc.nat(),
+    forbiddenValueChar(),
+  ])(
     'a forbidden char in a field value throws H1Error and returns nothing',
     (status, name, value, at, bad) => {
       const i = at % (value.length + 1);
@@ -108,11 +133,14 @@ describe('serializeResponseHead', () => {
     },
   );
 
-  test.prop([fc.anything()])('never throws anything but H1Error, whatever the fields argument', (junk) => {
-    try {
-      serializeResponseHead(200, junk as never);
-    } catch (error) {
-      expect(error).toBeInstanceOf(H1Error);
-    }
-  });
+  test.prop([fc.anything()])(
+    'never throws anything but H1Error, whatever the fields argument',
+    (junk) => {
+      try {
+        serializeResponseHead(200, junk as never);
+      } catch (error) {
+        expect(error).toBeInstanceOf(H1Error);
+      }
+    },
+  );
 });

@@ -1,0 +1,210 @@
+import { H1Error, HeaderErrorCode } from './errors.js';
+import type { FieldVisitor } from './fields.js';
+import { CharClass, charClass, describeChar } from './syntax.js';
+
+const SLAB_SIZE = 16384;
+
+/**
+ * charClass widened to every UTF-16 code unit, so the hot loops below test one table entry per
+ * char with no separate range check; code units above 0xFF are in no class.
+ */
+const unitClass = new Uint8Array(65536);
+unitClass.set(charClass);
+
+/**
+ * Writes heads straight into bytes, checking each char in the same pass that copies it: one
+ * loop per string, no intermediate strings (flattening a rope of pieces costs as much as the
+ * copy), and the result is a view of a shared slab, as `Buffer.allocUnsafe` hands out views of
+ * its pool. A head that fails validation leaves nothing behind: the slab cursor only moves when
+ * a head is complete.
+ */
+export class HeadWriter implements FieldVisitor {
+  private bytes = new Uint8Array(SLAB_SIZE);
+  /** Start of the head being written; everything before it belongs to returned heads. */
+  private start = 0;
+  private pos = 0;
+
+  begin(): void {
+    this.pos = this.start;
+  }
+
+  /** The head written since `begin`, as a view that later heads never overwrite. */
+  finish(): Uint8Array {
+    const head = new Uint8Array(this.bytes.buffer, this.start, this.pos - this.start);
+    // Keep the next head 8-aligned, as Node's Buffer pool does.
+    this.start = (this.pos + 7) & ~7;
+    return head;
+  }
+
+  /** Makes room for `extra` more bytes, moving the head in progress to a new slab if needed. */
+  private reserve(extra: number): void {
+    if (this.pos + extra <= this.bytes.length) return;
+    const used = this.pos - this.start;
+    let size = SLAB_SIZE;
+    while (size < 2 * (used + extra)) size *= 2;
+    const slab = new Uint8Array(size);
+    slab.set(this.bytes.subarray(this.start, this.pos));
+    this.bytes = slab;
+    this.start = 0;
+    this.pos = used;
+  }
+
+  /** Writes a string known to hold only ASCII that needs no check. */
+  ascii(s: string): void {
+    const n = s.length;
+    this.reserve(n);
+    const bytes = this.bytes;
+    let pos = this.pos;
+    for (let i = 0; i < n; i++) bytes[pos++] = s.charCodeAt(i);
+    this.pos = pos;
+  }
+
+  byte2(a: number, b: number): void {
+    this.reserve(2);
+    this.bytes[this.pos++] = a;
+    this.bytes[this.pos++] = b;
+  }
+
+  /** Writes a token, or throws `code` when `s` is empty or holds a char outside tchar. */
+  token(s: string, code: string, what: string): void {
+    const n = s.length;
+    if (n === 0) throw new H1Error(code, `${what}: empty, a token is required`);
+    this.reserve(n);
+    const bytes = this.bytes;
+    let pos = this.pos;
+    for (let i = 0; i < n; i++) {
+      const c = s.charCodeAt(i);
+      if ((unitClass[c]! & CharClass.TCHAR) === 0) {
+        throw new H1Error(
+          code,
+          `${what} ${JSON.stringify(s)}: ${describeChar(c)} at index ${i} is not a token char`,
+        );
+      }
+      bytes[pos++] = c;
+    }
+    this.pos = pos;
+  }
+
+  /** Writes `s[start, end)` when every char is in class `allowed`, else throws `code`. */
+  checked(
+    s: string,
+    start: number,
+    end: number,
+    allowed: number,
+    code: string,
+    what: string,
+  ): void {
+    this.reserve(end - start);
+    const bytes = this.bytes;
+    let pos = this.pos;
+    for (let i = start; i < end; i++) {
+      const c = s.charCodeAt(i);
+      if ((unitClass[c]! & allowed) === 0) {
+        throw new H1Error(code, `${what}: ${describeChar(c)} at index ${i} is not allowed`);
+      }
+      bytes[pos++] = c;
+    }
+    this.pos = pos;
+  }
+
+  /**
+   * Writes one field line, `name: value` CRLF, validating both; numbers must be finite. Leading
+   * and trailing OWS of a value are dropped: a recipient strips them anyway (RFC 9112 section
+   * 5.1), and keeping them would only make the value read back differently.
+   */
+  field(name: string, value: string | number): void {
+    if (typeof value === 'number') {
+      if (!Number.isFinite(value)) {
+        throw new H1Error(
+          HeaderErrorCode.INVALID_FIELD_VALUE,
+          `field "${name}": ${value} is not a finite number`,
+        );
+      }
+      value = `${value}`;
+    }
+    let start = 0;
+    let end = value.length;
+    while (start < end && isOws(value.charCodeAt(start))) start++;
+    while (end > start && isOws(value.charCodeAt(end - 1))) end--;
+    const nameLength = name.length;
+    if (nameLength === 0)
+      throw new H1Error(HeaderErrorCode.INVALID_FIELD_NAME, 'field name: empty');
+    this.reserve(nameLength + (end - start) + 4);
+    const bytes = this.bytes;
+    let pos = this.pos;
+    if (knownNames.has(name)) {
+      for (let i = 0; i < nameLength; i++) bytes[pos++] = name.charCodeAt(i);
+    } else {
+      for (let i = 0; i < nameLength; i++) {
+        const c = name.charCodeAt(i);
+        if ((unitClass[c]! & CharClass.TCHAR) === 0) throw badName(name, c, i);
+        bytes[pos++] = c;
+      }
+      rememberName(name);
+    }
+    bytes[pos++] = 0x3a;
+    bytes[pos++] = 0x20;
+    for (let i = start; i < end; i++) {
+      const c = value.charCodeAt(i);
+      if ((unitClass[c]! & CharClass.FIELD_CONTENT) === 0) throw badValue(name, c, i);
+      bytes[pos++] = c;
+    }
+    bytes[pos++] = 0x0d;
+    bytes[pos++] = 0x0a;
+    this.pos = pos;
+  }
+}
+
+/**
+ * Field names that passed validation before. Real traffic uses a few dozen names, nearly all
+ * literals, so most lines skip the name check; the set is bounded so that a peer or a caller
+ * inventing names cannot grow it without limit.
+ */
+const knownNames = new Set<string>();
+const KNOWN_NAMES_MAX = 512;
+
+function rememberName(name: string): void {
+  if (knownNames.size < KNOWN_NAMES_MAX) knownNames.add(name);
+}
+
+function badName(name: string, c: number, i: number): H1Error {
+  return new H1Error(
+    HeaderErrorCode.INVALID_FIELD_NAME,
+    `field name ${JSON.stringify(name)}: ${describeChar(c)} at index ${i} is not a token char`,
+  );
+}
+
+function badValue(name: string, c: number, i: number): H1Error {
+  return new H1Error(
+    HeaderErrorCode.INVALID_FIELD_VALUE,
+    `field "${name}": ${describeChar(c)} at index ${i} may not appear in a field value`,
+  );
+}
+
+function isOws(c: number): boolean {
+  return c === 0x20 || c === 0x09;
+}
+
+const shared = new HeadWriter();
+let sharedBusy = false;
+
+/**
+ * Runs `write` with a writer and returns the head it wrote. The shared writer serves every call
+ * but one that re-enters from inside a user iterator, which gets a writer of its own.
+ */
+export function writeHead(write: (writer: HeadWriter) => void): Uint8Array {
+  if (sharedBusy) {
+    const own = new HeadWriter();
+    own.begin();
+    write(own);
+    return own.finish();
+  }
+  sharedBusy = true;
+  try {
+    shared.begin();
+    write(shared);
+    return shared.finish();
+  } finally {
+    sharedBusy = false;
+  }
+}

@@ -1,0 +1,114 @@
+// The one way every h1kit benchmark measures and reports: tinybench runs each contender in the
+// same process and run, and the report prints the peer's figure, ours, and their ratio.
+import { Bench } from 'tinybench';
+
+export interface Contender {
+  name: string;
+  /** 'peer' for what we compare against, 'ours' for h1kit. */
+  role: 'peer' | 'ours';
+  fn: () => unknown;
+}
+
+export interface Comparison {
+  title: string;
+  /** Unit of the printed figure, e.g. 'heads/s' or 'MB/s'. */
+  unit: string;
+  /** Work done by one call of a contender, in `unit` seconds (bytes/1e6 for MB/s). Default 1. */
+  perOp?: number;
+  contenders: Contender[];
+  /** Minimum ratio ours/peer the project aims for, checked against every peer. */
+  target?: number;
+  /** Which peer the target is measured against; default: every peer. */
+  targetPeer?: string;
+  /** Total tinybench time per contender in ms, split over the rounds (default 1500). */
+  time?: number;
+  /** Interleaved rounds (default 7); the printed figure is each contender's median. */
+  rounds?: number;
+  iterations?: number;
+  warmup?: boolean;
+}
+
+export interface Figures {
+  [name: string]: number;
+}
+
+/**
+ * Measures every contender in `rounds` short tinybench runs, alternating their order, and
+ * reports medians: on a shared machine whose speed drifts by 2x within a minute (seen here),
+ * interleaving is what keeps a ratio between two contenders meaningful.
+ */
+export async function compare(spec: Comparison): Promise<Figures> {
+  const rounds = spec.rounds ?? 7;
+  const samples = new Map<string, number[]>(spec.contenders.map((c) => [c.name, []]));
+  for (let round = 0; round < rounds; round++) {
+    const bench = new Bench({
+      time: (spec.time ?? 1500) / rounds,
+      iterations: spec.iterations ?? 5,
+      warmup: (spec.warmup ?? true) && round === 0,
+      warmupTime: 300,
+      throws: true,
+    });
+    const order = round % 2 === 0 ? spec.contenders : [...spec.contenders].reverse();
+    for (const c of order) bench.add(c.name, c.fn);
+    await bench.run();
+    for (const task of bench.tasks) {
+      const result = task.result;
+      if (result.state !== 'completed') throw new Error(`${task.name}: ${result.state}`);
+      samples.get(task.name)!.push(result.throughput.mean * (spec.perOp ?? 1));
+    }
+  }
+  const figures: Figures = {};
+  for (const [name, values] of samples) figures[name] = median(values);
+  report(spec, figures);
+  return figures;
+}
+
+function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = sorted.length >> 1;
+  return sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
+}
+
+/** Runs `fn` `times` times: gives fast operations a batch large enough to time. */
+export function batch(times: number, fn: () => unknown): () => void {
+  return () => {
+    for (let i = 0; i < times; i++) fn();
+  };
+}
+
+/** Prints figures measured elsewhere (a custom load loop) in the same shape as `compare`. */
+export function report(
+  spec: Omit<Comparison, 'contenders'> & { contenders: Array<Omit<Contender, 'fn'>> },
+  figures: Figures,
+): void {
+  const width = Math.max(...spec.contenders.map((c) => c.name.length)) + 2;
+  console.log(`\n== ${spec.title} ==`);
+  const peers = spec.contenders.filter((c) => c.role === 'peer');
+  for (const c of spec.contenders) {
+    const value = figures[c.name]!;
+    let line = `  ${c.role === 'peer' ? 'peer' : 'ours'}  ${c.name.padEnd(width)}${formatFigure(value).padStart(12)} ${spec.unit}`;
+    if (c.role === 'ours') {
+      const ratios = peers.map((p) => `${(value / figures[p.name]!).toFixed(2)}x ${p.name}`);
+      line += `   ${ratios.join(', ')}`;
+    }
+    console.log(line);
+  }
+  if (spec.target !== undefined) {
+    for (const c of spec.contenders.filter((x) => x.role === 'ours')) {
+      for (const p of peers) {
+        if (spec.targetPeer !== undefined && p.name !== spec.targetPeer) continue;
+        const ratio = figures[c.name]! / figures[p.name]!;
+        const verdict = ratio >= spec.target ? 'met' : 'MISSED';
+        console.log(
+          `  target ${spec.target}x ${p.name} for ${c.name}: ${ratio.toFixed(2)}x, ${verdict}`,
+        );
+      }
+    }
+  }
+}
+
+function formatFigure(value: number): string {
+  if (value >= 1e6) return `${(value / 1e6).toFixed(2)} M`;
+  if (value >= 1e4) return `${(value / 1e3).toFixed(1)} k`;
+  return value.toFixed(1);
+}

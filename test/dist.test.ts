@@ -1,0 +1,40 @@
+// The built artefacts, as a consumer gets them: every package's ESM and CJS entry loads under
+// plain Node (outside vitest's transform), exports the same names, and ships its declarations.
+import { execFileSync } from 'node:child_process';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+
+const root = fileURLToPath(new URL('..', import.meta.url));
+const packages = readdirSync(join(root, 'packages')).map((dir) => join(root, 'packages', dir));
+
+describe.each(packages)('dist of %s', (dir) => {
+  const manifest = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8'));
+
+  it('has ESM, CJS and declarations behind its exports map, and no runtime dependency outside h1kit', () => {
+    const entry = manifest.exports['.'];
+    for (const file of [entry.import, entry.require, entry.types])
+      expect(existsSync(join(dir, file))).toBe(true);
+    expect(manifest.sideEffects).toBe(false);
+    expect(manifest.engines.node).toBe('>=20');
+    const foreign = Object.keys(manifest.dependencies ?? {}).filter(
+      (name) => !name.startsWith('@h1kit/'),
+    );
+    expect(foreign).toEqual([]);
+  });
+
+  it('loads as ESM and as CJS with the same exports', () => {
+    const script = `
+      const esm = Object.keys(await import(${JSON.stringify(join(dir, manifest.exports['.'].import))})).sort();
+      const { createRequire } = await import('node:module');
+      const cjs = Object.keys(createRequire(import.meta.url)(${JSON.stringify(join(dir, manifest.exports['.'].require))})).sort();
+      console.log(JSON.stringify({ esm, cjs }));`;
+    const out = execFileSync(process.execPath, ['--input-type=module', '-e', script], {
+      encoding: 'utf8',
+    });
+    const { esm, cjs } = JSON.parse(out);
+    expect(esm.length).toBeGreaterThan(0);
+    expect(cjs).toEqual(esm);
+  });
+});
