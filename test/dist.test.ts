@@ -24,7 +24,7 @@ describe.each(packages)('dist of %s', (dir) => {
     expect(foreign).toEqual([]);
   });
 
-  it('loads as ESM and as CJS with the same exports', () => {
+  it('loads as ESM and as CJS with the same exports and the same H1Error class', () => {
     const script = `
       const esm = Object.keys(await import(${JSON.stringify(join(dir, manifest.exports['.'].import))})).sort();
       const { createRequire } = await import('node:module');

@@ -2,7 +2,7 @@
  * The one error type of h1kit. Every rejection of input by any h1kit package is an `H1Error`
  * whose `code` is stable and documented, so callers can branch on it without parsing messages.
  */
-export class H1Error extends Error {
+class H1ErrorClass extends Error {
   readonly code: string;
   /** Byte offset in the stream (or in the input given) where the fault was found, when known. */
   readonly offset: number | undefined;
@@ -17,6 +17,14 @@ export class H1Error extends Error {
     return 'H1Error';
   }
 }
+
+// One class per process, whichever copy of h1kit loads first: the ESM and CJS builds, or two
+// packages that each bundle a copy, would otherwise each define their own and `instanceof`
+// would fail across them. @h1kit/bufio, which imports nothing of ours, registers the same way.
+const registry = globalThis as unknown as Record<symbol, typeof H1ErrorClass | undefined>;
+const key = Symbol.for('h1kit.H1Error');
+export const H1Error: typeof H1ErrorClass = registry[key] ?? (registry[key] = H1ErrorClass);
+export type H1Error = H1ErrorClass;
 
 /** The codes `@h1kit/headers` throws. Other packages keep their own lists beside their code. */
 export const HeaderErrorCode = {
