@@ -1,1 +1,15 @@
-export {};
+export { H1Error } from '@h1kit/headers';
+export { DuplexErrorCode } from './errors.js';
+export type { ExchangeInit, RespondOptions } from './exchange.js';
+export { DuplexExchange } from './exchange.js';
+export type { HijackControl, HijackHandler } from './hijack.js';
+export { enableHijack, hijack } from './hijack.js';
+export type { HijackedExchangeOptions } from './hijacked.js';
+export { HijackedRequest } from './hijacked.js';
+export type { IncomingBody } from './incoming.js';
+export type { FieldPairs, FieldRecord, RequestHead, ResponseHead } from './message.js';
+export type { OutgoingBody } from './outgoing.js';
+export type { H1Server, Handler, ServerOptions } from './server.js';
+export { createServer } from './server.js';
+export type { ClientResponse, RequestOptions } from './client.js';
+export { ClientExchange, request } from './client.js';

@@ -1,0 +1,25 @@
+/** The codes `@h1kit/duplex` throws or fails streams with, beside those of headers and chunked. */
+export const DuplexErrorCode = {
+  /** A head llhttp could not parse (the message names llhttp's own code). */
+  INVALID_HEAD: 'ERR_H1_INVALID_HEAD',
+  /** The connection ended before the request or response body was complete. */
+  INCOMPLETE_BODY: 'ERR_H1_INCOMPLETE_BODY',
+  /** More body bytes were written than the Content-Length sent. */
+  BODY_TOO_LONG: 'ERR_H1_BODY_TOO_LONG',
+  /** The body ended before the Content-Length sent was reached. */
+  BODY_TOO_SHORT: 'ERR_H1_BODY_TOO_SHORT',
+  /** A body byte was written for a message that has none (HEAD, 204, 304). */
+  BODY_NOT_ALLOWED: 'ERR_H1_BODY_NOT_ALLOWED',
+  /** `respond()` was called twice, or after the exchange was given up. */
+  ALREADY_RESPONDED: 'ERR_H1_ALREADY_RESPONDED',
+  /** Trailers were set on a body that is not chunked, or after it ended. */
+  TRAILERS_NOT_ALLOWED: 'ERR_H1_TRAILERS_NOT_ALLOWED',
+  /** The head did not arrive within the head timeout. */
+  HEAD_TIMEOUT: 'ERR_H1_HEAD_TIMEOUT',
+  /** The connection closed or was reset under a pending exchange. */
+  CONNECTION_CLOSED: 'ERR_H1_CONNECTION_CLOSED',
+  /** hijack() could not take the request without losing or duplicating bytes; the message says why. */
+  HIJACK_UNSAFE: 'ERR_H1_HIJACK_UNSAFE',
+  /** A ServerResponse method was called after its request was hijacked. */
+  HIJACKED: 'ERR_H1_HIJACKED',
+} as const;

@@ -1,0 +1,229 @@
+import { Readable, Writable } from 'node:stream';
+import type { ChunkedDecoderOptions } from '@h1kit/chunked';
+import { type FieldInput, type Framing, H1Error, serializeResponseHead } from '@h1kit/headers';
+import { closeGracefully } from './close.js';
+import { DuplexErrorCode } from './errors.js';
+import { IncomingBody } from './incoming.js';
+import { type FieldPairs, fieldPairsOf, type RequestHead } from './message.js';
+import { type OutgoingFraming, OutgoingBody } from './outgoing.js';
+import { responseFraming } from './response-framing.js';
+import type { Wire } from './wire.js';
+
+export interface ExchangeInit {
+  wire: Wire;
+  request: RequestHead;
+  /** How the request body is delimited, from `framing()`. */
+  framing: Framing;
+  /** llhttp's reading: may the connection carry another request after this one? */
+  keepAlive: boolean;
+  chunked?: ChunkedDecoderOptions;
+  /** Request body bytes discarded after the response when nobody reads them; beyond, close. */
+  maxDrainBytes?: number;
+  /** Told once when the exchange is over: reuse the connection (with these bytes next) or not. */
+  onDone?: (reuse: boolean, rest: Uint8Array) => void;
+}
+
+export interface RespondOptions {
+  reason?: string;
+}
+
+const CONTINUE = Buffer.from('HTTP/1.1 100 Continue\r\n\r\n', 'latin1');
+const EMPTY = new Uint8Array(0);
+
+/**
+ * One HTTP/1.1 request and its response, both streaming at once: `body` yields the request body
+ * while the handler writes the response returned by `respond()`, in either order, each with
+ * backpressure. The exchange is over when both bodies are complete; the connection then carries
+ * the next request (keep-alive) or closes.
+ */
+export class DuplexExchange {
+  readonly request: RequestHead;
+  /** The decoded request body. */
+  readonly body: IncomingBody;
+  readonly socket: Wire['socket'];
+  /** The response body, once `respond()` was called. */
+  response: OutgoingBody | undefined;
+  /** Resolves when both bodies are complete; rejects when the connection failed first. */
+  readonly done: Promise<void>;
+  /** Aborted when the connection is lost before the exchange is complete. */
+  readonly signal: AbortSignal;
+
+  private readonly wire: Wire;
+  private readonly abortController = new AbortController();
+  private readonly maxDrainBytes: number;
+  private keepAlive: boolean;
+  private headSent = false;
+  private continueSent = false;
+  private requestDone = false;
+  private responseDone = false;
+  private settled = false;
+  private rest: Uint8Array = EMPTY;
+  private onDone: ((reuse: boolean, rest: Uint8Array) => void) | undefined;
+  private resolveDone!: () => void;
+  private rejectDone!: (error: Error) => void;
+
+  constructor(init: ExchangeInit) {
+    this.wire = init.wire;
+    this.socket = init.wire.socket;
+    this.request = init.request;
+    this.keepAlive = init.keepAlive && init.framing.kind !== 'close';
+    this.maxDrainBytes = init.maxDrainBytes ?? 1 << 20;
+    this.onDone = init.onDone;
+    this.signal = this.abortController.signal;
+    this.done = new Promise<void>((resolve, reject) => {
+      this.resolveDone = resolve;
+      this.rejectDone = reject;
+    });
+    // The exchange's own rejection is for those who await it; never an unhandled one.
+    this.done.catch(() => {});
+    const expectsContinue = typeof init.request.headers.expect === 'string' && init.request.headers.expect.toLowerCase() === '100-continue';
+    this.body = new IncomingBody({
+      framing: init.framing,
+      wire: init.wire,
+      chunked: init.chunked,
+      onFirstRead: expectsContinue && init.request.version === '1.1' ? () => this.sendContinue() : undefined,
+      onComplete: (rest) => {
+        this.rest = rest;
+        this.requestDone = true;
+        this.settle();
+      },
+    });
+    this.body.on('error', (error) => this.fail(error));
+    this.socket.once('close', this.onSocketClose);
+    this.body.begin();
+  }
+
+  /** Request trailer fields; complete once `body` has ended. */
+  get trailers(): FieldPairs {
+    return this.body.trailers;
+  }
+
+  /** The request body as a WHATWG ReadableStream (the same bytes as `body`: use one of them). */
+  get bodyStream(): ReadableStream<Uint8Array> {
+    return Readable.toWeb(this.body) as ReadableStream<Uint8Array>;
+  }
+
+  /**
+   * Writes the response head and returns the response body. The body is chunked unless the
+   * fields give a Content-Length (or the request was HEAD, or the status has no body), and
+   * close-delimited for an HTTP/1.0 peer. Throws `H1Error` on invalid or contradictory fields.
+   */
+  respond(status: number, fields: FieldInput = {}, options?: RespondOptions): OutgoingBody {
+    if (this.headSent || this.settled) {
+      throw new H1Error(DuplexErrorCode.ALREADY_RESPONDED, this.settled ? 'the exchange is over' : 'respond() was already called');
+    }
+    if (status < 200) {
+      throw new H1Error('ERR_H1_INVALID_STATUS', `respond() takes a final status; send ${status} with informational()`);
+    }
+    const plan = responseFraming(this.request, status, fieldPairsOf(fields), this.keepAlive);
+    const head = serializeResponseHead(status, plan.fields, options);
+    this.keepAlive = plan.keepAlive;
+    this.headSent = true;
+    this.socket.write(head);
+    const response = new OutgoingBody({
+      socket: this.socket,
+      framing: plan.framing,
+      onComplete: () => {
+        this.responseDone = true;
+        this.afterResponse(plan.framing);
+      },
+    });
+    response.on('error', (error) => this.fail(error));
+    this.response = response;
+    return response;
+  }
+
+  /** Sends an interim 1xx response (103 Early Hints, ...) before the final one. */
+  informational(status: number, fields: FieldInput = {}): void {
+    if (status < 100 || status > 199 || status === 101) {
+      throw new H1Error('ERR_H1_INVALID_STATUS', `informational() takes 100 or 102-199, got ${status}`);
+    }
+    if (this.headSent) throw new H1Error(DuplexErrorCode.ALREADY_RESPONDED, 'the final response head was already sent');
+    this.socket.write(serializeResponseHead(status, fields));
+  }
+
+  /** The response body as a WHATWG WritableStream; call after `respond()`. */
+  get responseStream(): WritableStream<Uint8Array> {
+    if (!this.response) throw new H1Error(DuplexErrorCode.ALREADY_RESPONDED, 'respond() first');
+    return Writable.toWeb(this.response) as WritableStream<Uint8Array>;
+  }
+
+  /** Gives up the exchange: the connection is destroyed, pending reads and writes fail. */
+  destroy(error?: Error): void {
+    this.fail(error ?? new H1Error(DuplexErrorCode.CONNECTION_CLOSED, 'exchange destroyed'));
+  }
+
+  private sendContinue(): void {
+    if (this.headSent || this.continueSent) return;
+    this.continueSent = true;
+    this.socket.write(CONTINUE);
+  }
+
+  private afterResponse(framing: OutgoingFraming): void {
+    if (framing.kind === 'close') this.keepAlive = false;
+    if (!this.requestDone) {
+      const unread = this.body.listenerCount('data') === 0 && this.body.listenerCount('readable') === 0 && this.body.readableFlowing !== true;
+      // A client told to wait for 100 Continue that never got it may never send the body.
+      const waiting = this.request.headers.expect !== undefined && !this.continueSent;
+      if (waiting) {
+        this.keepAlive = false;
+        this.settle(true);
+        return;
+      }
+      if (unread) this.drain();
+    }
+    this.settle();
+  }
+
+  private drain(): void {
+    const body = this.body;
+    let discarded = 0;
+    body.on('data', (chunk: Uint8Array) => {
+      discarded += chunk.length;
+      if (discarded > this.maxDrainBytes) {
+        this.keepAlive = false;
+        this.settle(true);
+      }
+    });
+  }
+
+  private settle(force = false): void {
+    if (this.settled || !this.responseDone || (!this.requestDone && !force)) return;
+    this.settled = true;
+    this.socket.off('close', this.onSocketClose);
+    const reuse = this.keepAlive && this.requestDone;
+    if (!reuse) {
+      this.wire.pause();
+      this.socket.end();
+    }
+    const onDone = this.onDone;
+    this.onDone = undefined;
+    onDone?.(reuse, this.rest);
+    this.resolveDone();
+  }
+
+  private fail(error: Error): void {
+    if (this.settled) return;
+    this.settled = true;
+    this.socket.off('close', this.onSocketClose);
+    this.wire.detach();
+    if (!this.headSent && error instanceof H1Error && !this.socket.destroyed) {
+      // The request itself was bad (a broken chunked body): say so before closing.
+      this.headSent = true;
+      closeGracefully(this.socket, serializeResponseHead(400, { 'Content-Length': 0, Connection: 'close' }));
+    } else {
+      this.socket.destroy();
+    }
+    if (!this.body.destroyed) this.body.destroy(error);
+    if (this.response && !this.response.destroyed) this.response.destroy(error);
+    this.abortController.abort(error);
+    const onDone = this.onDone;
+    this.onDone = undefined;
+    onDone?.(false, EMPTY);
+    this.rejectDone(error);
+  }
+
+  private readonly onSocketClose = (): void => {
+    this.fail(new H1Error(DuplexErrorCode.CONNECTION_CLOSED, 'connection closed before the exchange was complete'));
+  };
+}

@@ -1,0 +1,212 @@
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
+import { Server as HttpsServer } from 'node:https';
+import type { Socket } from 'node:net';
+import { H1Error } from '@h1kit/headers';
+import { DuplexErrorCode } from './errors.js';
+import { HijackedRequest } from './hijacked.js';
+
+/**
+ * Taking a request away from node:http at header time. node:http already knows how to hand a
+ * connection over for 'upgrade' and CONNECT: its parser stops right after the head (the head
+ * callback answers 2), the parser is detached from the socket and from the server's timers and
+ * connection list, and the bytes read past the head are given to the event. A hijack marks the
+ * request as an upgrade so that this path runs, and catches the event before any listener.
+ */
+
+export type HijackHandler = (hijacked: HijackedRequest) => void;
+
+export interface HijackControl {
+  /** Hijacked connections still open. */
+  readonly connections: ReadonlySet<Socket>;
+  /** Destroys every hijacked connection still open (server.close() leaves them alone). */
+  destroyAll(): void;
+  /** Removes the hooks from the server; connections already taken are not affected. */
+  disable(): void;
+}
+
+interface ParserWithIncoming {
+  onIncoming: (req: IncomingMessage, keepAlive: boolean) => number;
+}
+
+type HijackSocket = Socket & { parser?: ParserWithIncoming | null; _httpMessage?: ServerResponse | null };
+
+interface Pending {
+  res: ServerResponse | undefined;
+  resolve: (hijacked: HijackedRequest) => void;
+  reject: (error: Error) => void;
+}
+
+const kPending = Symbol('h1kit.hijack.pending');
+type MarkedRequest = IncomingMessage & { [kPending]?: Pending };
+
+interface Installation {
+  match: ((req: IncomingMessage) => boolean) | undefined;
+  onHijack: HijackHandler | undefined;
+  /** The request whose 'request' event is being emitted right now, if any. */
+  dispatching: IncomingMessage | undefined;
+  /** Responses not yet finished, per socket: a hijacked socket is handed over after them. */
+  inflight: WeakMap<Socket, Set<ServerResponse>>;
+  connections: Set<Socket>;
+  undo: Array<() => void>;
+}
+
+const installations = new WeakMap<Server, Installation>();
+
+/**
+ * Makes `server` hand the requests `match` selects to `onHijack`, at header time, before
+ * node:http reads any byte of their body; requests pipelined before them are answered by
+ * node:http first. With no `match`, only enables `hijack(req, res)` inside 'request' listeners.
+ * Call before the server accepts connections.
+ */
+export function enableHijack(server: Server, match?: (req: IncomingMessage) => boolean, onHijack?: HijackHandler): HijackControl {
+  if (installations.has(server)) throw new Error('enableHijack: already enabled on this server');
+  const installation: Installation = { match, onHijack, dispatching: undefined, inflight: new WeakMap(), connections: new Set(), undo: [] };
+  installations.set(server, installation);
+
+  const connectionEvent = server instanceof HttpsServer ? 'secureConnection' : 'connection';
+  const onConnection = (socket: HijackSocket): void => wrapParser(installation, socket);
+  server.on(connectionEvent, onConnection);
+  installation.undo.push(() => server.off(connectionEvent, onConnection));
+
+  const track = (req: IncomingMessage, res: ServerResponse): void => {
+    const socket = req.socket;
+    let set = installation.inflight.get(socket);
+    if (!set) installation.inflight.set(socket, (set = new Set()));
+    set.add(res);
+    res.once('close', () => set.delete(res));
+  };
+  server.prependListener('request', track);
+  installation.undo.push(() => server.off('request', track));
+
+  const emit = server.emit;
+  server.emit = function hijackingEmit(this: Server, event: string | symbol, ...args: unknown[]): boolean {
+    const req = args[0] as MarkedRequest | undefined;
+    if ((event === 'upgrade' || event === 'connect') && req?.[kPending]) {
+      takeOver(installation, req, args[1] as HijackSocket, args[2] as Buffer);
+      return true;
+    }
+    return Reflect.apply(emit, this, [event, ...args]) as boolean;
+  } as Server['emit'];
+  installation.undo.push(() => {
+    server.emit = emit;
+  });
+
+  return {
+    connections: installation.connections,
+    destroyAll() {
+      for (const socket of installation.connections) socket.destroy();
+    },
+    disable() {
+      for (const undo of installation.undo.splice(0)) undo();
+      installations.delete(server);
+    },
+  };
+}
+
+/**
+ * Go's `Hijacker.Hijack()` for node:http: takes this request's connection away from the server.
+ * Must be called synchronously inside the 'request' listener (before any await) on a server
+ * with `enableHijack(server)`: then node:http has read no byte of the body and the returned
+ * promise resolves with the socket and every unprocessed byte. Called later, node:http has gone
+ * on parsing the connection and the bytes it consumed cannot be given back exactly, so it throws
+ * `H1Error` (`ERR_H1_HIJACK_UNSAFE`) instead of losing or duplicating any. Afterwards `res`
+ * refuses every write (`ERR_H1_HIJACKED`).
+ */
+export function hijack(req: IncomingMessage, res: ServerResponse): Promise<HijackedRequest> {
+  const server = (req.socket as Socket & { server?: Server }).server;
+  const installation = server ? installations.get(server) : undefined;
+  if (!installation) {
+    throw new H1Error(DuplexErrorCode.HIJACK_UNSAFE, 'hijack() needs enableHijack(server) before the server accepts connections');
+  }
+  if (installation.dispatching !== req) {
+    throw new H1Error(
+      DuplexErrorCode.HIJACK_UNSAFE,
+      "hijack() was called after the 'request' listener returned: node:http has gone on reading the connection (body or next request) and those bytes cannot be recovered exactly; call it synchronously in the listener, or select the request with enableHijack(server, match)",
+    );
+  }
+  return new Promise((resolve, reject) => {
+    (req as MarkedRequest)[kPending] = { res, resolve, reject };
+    neutralize(res);
+  });
+}
+
+function wrapParser(installation: Installation, socket: HijackSocket): void {
+  const parser = socket.parser;
+  if (!parser || typeof parser.onIncoming !== 'function') return;
+  const original = parser.onIncoming;
+  parser.onIncoming = (req: MarkedRequest, keepAlive: boolean): number => {
+    if (installation.match?.(req)) {
+      if (!installation.onHijack) throw new Error('enableHijack: a match needs an onHijack handler');
+      const onHijack = installation.onHijack;
+      req[kPending] = { res: undefined, resolve: onHijack, reject: () => {} };
+      return stopAfterHead(req, socket);
+    }
+    installation.dispatching = req;
+    let verdict: number;
+    try {
+      verdict = original(req, keepAlive);
+    } finally {
+      installation.dispatching = undefined;
+    }
+    return req[kPending] ? stopAfterHead(req, socket) : verdict;
+  };
+}
+
+/** Makes node:http's parser stop after this head and treat the request as an upgrade. */
+function stopAfterHead(req: IncomingMessage, socket: HijackSocket): number {
+  (req as IncomingMessage & { upgrade: boolean }).upgrade = true;
+  const server = (socket as Socket & { server: Server }).server;
+  // node:http destroys a CONNECT connection when nobody listens for 'connect'; our emit hook
+  // catches the event, but the count must not be zero.
+  if (req.method === 'CONNECT' && server.listenerCount('connect') === 0) {
+    const placeholder = (): void => {};
+    server.on('connect', placeholder);
+    setImmediate(() => server.off('connect', placeholder));
+  }
+  return 2;
+}
+
+function takeOver(installation: Installation, req: MarkedRequest, socket: HijackSocket, head: Buffer): void {
+  const pending = req[kPending]!;
+  req[kPending] = undefined;
+  const { res } = pending;
+  if (res) {
+    installation.inflight.get(socket)?.delete(res);
+    if (socket._httpMessage === res) res.detachSocket(socket);
+  }
+  installation.connections.add(socket);
+  socket.once('close', () => installation.connections.delete(socket));
+  // Until the handler sets its own, an error must not go unhandled.
+  socket.on('error', () => {});
+  socket.setTimeout(0);
+  const handOver = (): void => {
+    socket.setTimeout(0);
+    pending.resolve(new HijackedRequest(req, socket, head));
+  };
+  const earlier = installation.inflight.get(socket);
+  if (!earlier || earlier.size === 0) {
+    handOver();
+    return;
+  }
+  // Pipelined requests before this one are still being answered by node:http: the connection
+  // is ours to write once the last of those responses is done.
+  let left = earlier.size;
+  for (const response of earlier) {
+    response.once('close', () => {
+      if (--left === 0) {
+        if (socket.destroyed) pending.reject(new H1Error(DuplexErrorCode.CONNECTION_CLOSED, 'connection closed before it could be handed over'));
+        else handOver();
+      }
+    });
+  }
+}
+
+/** After a hijack, the ServerResponse must not write to the connection it no longer owns. */
+function neutralize(res: ServerResponse): void {
+  const refuse = (): never => {
+    throw new H1Error(DuplexErrorCode.HIJACKED, 'the request was hijacked; write to the hijacked connection instead');
+  };
+  for (const method of ['write', 'end', 'writeHead', 'flushHeaders', 'writeContinue', 'writeProcessing', 'writeEarlyHints'] as const) {
+    Object.defineProperty(res, method, { value: refuse, configurable: true, writable: true });
+  }
+}

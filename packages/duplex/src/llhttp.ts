@@ -1,0 +1,200 @@
+// The one module of h1kit that reaches Node's internal HTTPParser (llhttp). Heads are parsed by
+// llhttp; bodies never are: every head callback answers 2 ("stop as for an upgrade"), so
+// `execute` returns the number of bytes the head took and everything after it is ours.
+import { createRequire } from 'node:module';
+import { H1Error, HeaderErrorCode } from '@h1kit/headers';
+
+interface NativeParser {
+  initialize(type: number, resource: object, maxHeaderSize: number, lenient: number): void;
+  execute(data: Uint8Array): number | ParserFailure;
+  close(): void;
+  maxHeaderPairs: number;
+  [callback: number]: unknown;
+}
+
+interface ParserFailure extends Error {
+  code: string;
+  reason: string;
+  bytesParsed: number;
+}
+
+interface HttpParserBinding {
+  HTTPParser: {
+    new (): NativeParser;
+    REQUEST: number;
+    RESPONSE: number;
+    kOnHeaders: number;
+    kOnHeadersComplete: number;
+    kOnBody: number;
+    kOnMessageComplete: number;
+  };
+  methods: string[];
+}
+
+let binding: { native: HttpParserBinding; methodByCode: Map<number, string> } | undefined;
+
+function load(): NonNullable<typeof binding> {
+  if (binding) return binding;
+  let native: HttpParserBinding | undefined;
+  try {
+    native = createRequire(import.meta.url)('_http_common') as HttpParserBinding;
+  } catch {
+    native = undefined;
+  }
+  const P = native?.HTTPParser;
+  if (!native || !P || typeof P.kOnHeadersComplete !== 'number' || !Array.isArray(native.methods)) {
+    throw new Error(
+      `@h1kit/duplex parses heads with llhttp through Node's internal HTTPParser ('_http_common'), which Node ${process.version} does not provide`,
+    );
+  }
+  binding = { native, methodByCode: learnMethodCodes(native) };
+  return binding;
+}
+
+/**
+ * kOnHeadersComplete reports llhttp's method enum, which is not an index into `methods` for
+ * every method (QUERY is 46 there, 34 in the list), so learn the mapping once by parsing each.
+ */
+function learnMethodCodes(native: HttpParserBinding): Map<number, string> {
+  const { HTTPParser } = native;
+  const map = new Map<number, string>();
+  for (const name of native.methods) {
+    const parser = new HTTPParser();
+    parser.initialize(HTTPParser.REQUEST, {}, 0, 0);
+    parser[HTTPParser.kOnHeadersComplete] = (_a: number, _b: number, _h: unknown, code: number) => {
+      map.set(code, name);
+      return 1;
+    };
+    parser.execute(Buffer.from(`${name} / HTTP/1.1\r\n\r\n`, 'latin1'));
+    parser.close();
+  }
+  return map;
+}
+
+/** A request or response head as llhttp read it. */
+export interface ParsedHead {
+  /** Request method (requests only). */
+  method: string;
+  /** Request-target exactly as sent (requests only). */
+  target: string;
+  /** Status code and reason phrase (responses only; 0 and '' for requests). */
+  status: number;
+  reason: string;
+  versionMajor: number;
+  versionMinor: number;
+  /** Field lines as a flat [name, value, ...] array, order and case kept. */
+  rawFields: string[];
+  /** llhttp's reading of Connection/version: may the connection carry another message? */
+  keepAlive: boolean;
+  /** An Upgrade request or CONNECT. */
+  upgrade: boolean;
+}
+
+export interface HeadLimits {
+  /** Largest head accepted, in bytes. */
+  maxHeadBytes: number;
+  /** Most field lines accepted. */
+  maxFields: number;
+}
+
+export const HeadErrorCode = {
+  INVALID_HEAD: 'ERR_H1_INVALID_HEAD',
+} as const;
+
+/**
+ * Parses one head at a time from a byte stream. `execute(bytes)` returns the number of bytes of
+ * `bytes` the head used once it is complete (then `head` holds it), or -1 when every byte was
+ * taken and the head is not complete yet. Malformed input throws `H1Error`; after a head
+ * completes, `reset()` prepares for the next one.
+ */
+export class HeadParser {
+  head: ParsedHead | undefined;
+  private readonly parser: NativeParser;
+  private readonly type: number;
+  private readonly limits: HeadLimits;
+  private pendingFields: string[] = [];
+  private pendingUrl = '';
+  /** Bytes given to execute for the head in progress, for error offsets. */
+  private seen = 0;
+
+  constructor(kind: 'request' | 'response', limits: HeadLimits) {
+    const { native, methodByCode } = load();
+    const { HTTPParser } = native;
+    this.type = kind === 'request' ? HTTPParser.REQUEST : HTTPParser.RESPONSE;
+    this.limits = limits;
+    this.parser = new HTTPParser();
+    this.parser[HTTPParser.kOnHeaders] = (fields: string[], url: string) => {
+      for (let i = 0; i < fields.length; i++) this.pendingFields.push(fields[i]!);
+      this.pendingUrl += url;
+      this.checkFieldCount(this.pendingFields.length);
+    };
+    this.parser[HTTPParser.kOnHeadersComplete] = (
+      versionMajor: number,
+      versionMinor: number,
+      fields: string[] | undefined,
+      method: number | undefined,
+      url: string | undefined,
+      status: number | undefined,
+      reason: string | undefined,
+      upgrade: boolean,
+      keepAlive: boolean,
+    ) => {
+      const rawFields = fields ?? this.pendingFields;
+      this.checkFieldCount(rawFields.length);
+      this.head = {
+        method: method === undefined ? '' : (methodByCode.get(method) ?? ''),
+        target: url ?? this.pendingUrl,
+        status: status ?? 0,
+        reason: reason ?? '',
+        versionMajor,
+        versionMinor,
+        rawFields,
+        keepAlive,
+        upgrade,
+      };
+      return 2;
+    };
+    this.reset();
+  }
+
+  reset(): void {
+    this.parser.initialize(this.type, {}, this.limits.maxHeadBytes, 0);
+    // Node's parser drops fields beyond maxHeaderPairs silently; let one more through so that
+    // an excess is seen and refused instead.
+    this.parser.maxHeaderPairs = (this.limits.maxFields + 1) * 2;
+    this.head = undefined;
+    this.pendingFields = [];
+    this.pendingUrl = '';
+    this.seen = 0;
+  }
+
+  execute(bytes: Uint8Array): number {
+    if (this.head) throw new Error('HeadParser: reset() before parsing the next head');
+    const result = this.parser.execute(bytes);
+    if (typeof result !== 'number') throw this.failure(result);
+    if (this.head) return result;
+    this.seen += bytes.length;
+    if (this.seen > this.limits.maxHeadBytes) {
+      throw new H1Error(HeaderErrorCode.HEADERS_TOO_LARGE, `head exceeds ${this.limits.maxHeadBytes} bytes`, this.limits.maxHeadBytes);
+    }
+    return -1;
+  }
+
+  close(): void {
+    this.parser.close();
+  }
+
+  private checkFieldCount(flatLength: number): void {
+    if (flatLength > this.limits.maxFields * 2) {
+      throw new H1Error(HeaderErrorCode.TOO_MANY_FIELDS, `head has more than ${this.limits.maxFields} field lines`);
+    }
+  }
+
+  private failure(result: ParserFailure): H1Error {
+    const offset = this.seen + (Number.isInteger(result.bytesParsed) ? result.bytesParsed : 0);
+    if (result.code === 'HPE_HEADER_OVERFLOW') {
+      return new H1Error(HeaderErrorCode.HEADERS_TOO_LARGE, `head exceeds ${this.limits.maxHeadBytes} bytes`, offset);
+    }
+    return new H1Error(HeadErrorCode.INVALID_HEAD, `malformed head: ${result.reason} (llhttp ${result.code})`, offset);
+  }
+}

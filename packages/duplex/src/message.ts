@@ -1,0 +1,77 @@
+import { type FieldInput, forEachField, type HttpVersion } from '@h1kit/headers';
+import type { ParsedHead } from './llhttp.js';
+
+/** Field lines as received: order, case and repetition kept. */
+export type FieldPairs = Array<[string, string]>;
+
+/** Fields by lower-cased name; a name sent more than once maps to all its values, in order. */
+export type FieldRecord = Record<string, string | string[]>;
+
+export interface RequestHead {
+  method: string;
+  /** The request-target exactly as sent. */
+  target: string;
+  version: HttpVersion;
+  /** Field lines as pairs, as sent. */
+  fields: FieldPairs;
+  /** The same fields by lower-cased name (nothing joined, nothing lost). */
+  headers: FieldRecord;
+}
+
+export interface ResponseHead {
+  status: number;
+  reason: string;
+  version: HttpVersion;
+  fields: FieldPairs;
+  headers: FieldRecord;
+}
+
+/** Any field input as pairs of strings (validation is left to the serializer). */
+export function fieldPairsOf(fields: FieldInput): FieldPairs {
+  const pairs: FieldPairs = [];
+  forEachField(fields, { field: (name, value) => pairs.push([name, typeof value === 'number' ? `${value}` : value]) });
+  return pairs;
+}
+
+export function pairsOf(raw: readonly string[]): FieldPairs {
+  const pairs: FieldPairs = [];
+  for (let i = 0; i < raw.length; i += 2) pairs.push([raw[i]!, raw[i + 1]!]);
+  return pairs;
+}
+
+export function recordOf(pairs: FieldPairs): FieldRecord {
+  const record: FieldRecord = Object.create(null);
+  for (const [name, value] of pairs) {
+    const key = name.toLowerCase();
+    const had = record[key];
+    if (had === undefined) record[key] = value;
+    else if (typeof had === 'string') record[key] = [had, value];
+    else had.push(value);
+  }
+  return record;
+}
+
+export function versionOf(head: ParsedHead): HttpVersion {
+  return head.versionMajor === 1 && head.versionMinor === 0 ? '1.0' : '1.1';
+}
+
+export function requestHeadOf(head: ParsedHead): RequestHead {
+  const fields = pairsOf(head.rawFields);
+  return { method: head.method, target: head.target, version: versionOf(head), fields, headers: recordOf(fields) };
+}
+
+export function responseHeadOf(head: ParsedHead): ResponseHead {
+  const fields = pairsOf(head.rawFields);
+  return { status: head.status, reason: head.reason, version: versionOf(head), fields, headers: recordOf(fields) };
+}
+
+/** True when a field list names `token` in its Connection field (case-insensitive). */
+export function connectionHas(record: FieldRecord, token: string): boolean {
+  const value = record.connection;
+  if (value === undefined) return false;
+  const all = typeof value === 'string' ? value : value.join(',');
+  return all
+    .toLowerCase()
+    .split(',')
+    .some((t) => t.trim() === token);
+}

@@ -1,0 +1,132 @@
+import type { Duplex } from 'node:stream';
+
+/** What the wire hands bytes to: a head parser, a body decoder, a drain. */
+export interface WireConsumer {
+  /** Takes every byte given. A consumer that wants no more pauses the wire and unshifts the rest. */
+  bytes(chunk: Uint8Array): void;
+  /** The peer finished sending (FIN), after every byte was delivered. */
+  end(): void;
+  /** The connection failed or closed under the consumer. */
+  abort(error: Error): void;
+}
+
+/**
+ * The read side of one connection: socket bytes go to whichever consumer holds the wire, in
+ * order, with bytes that arrive while paused (or before any consumer) held back, and the bytes a
+ * consumer did not want (the next pipelined message) put back in front. Pausing the wire pauses
+ * the socket, so TCP flow control reaches the peer.
+ */
+export class Wire {
+  readonly socket: Duplex;
+  private consumer: WireConsumer | undefined;
+  private held: Uint8Array[] = [];
+  private paused = true;
+  private peerEnded = false;
+  private endDelivered = false;
+  private failure: Error | undefined;
+  private delivering = false;
+
+  constructor(socket: Duplex, head?: Uint8Array) {
+    this.socket = socket;
+    if (head && head.length > 0) this.held.push(head);
+    socket.on('data', this.onData);
+    socket.on('end', this.onEnd);
+    socket.on('error', this.onError);
+    socket.on('close', this.onClose);
+    socket.pause();
+  }
+
+  /** Gives the wire to `consumer` and starts delivering to it. */
+  attach(consumer: WireConsumer): void {
+    this.consumer = consumer;
+    this.endDelivered = false;
+    this.resume();
+  }
+
+  pause(): void {
+    this.paused = true;
+    this.socket.pause();
+  }
+
+  resume(): void {
+    this.paused = false;
+    this.flush();
+    if (!this.paused) this.socket.resume();
+  }
+
+  /** Puts bytes back in front of everything held, for the next consumer. */
+  unshift(bytes: Uint8Array): void {
+    if (bytes.length > 0) this.held.unshift(bytes);
+  }
+
+  /** Bytes received and not yet delivered. */
+  get heldBytes(): number {
+    let n = 0;
+    for (const b of this.held) n += b.length;
+    return n;
+  }
+
+  get ended(): boolean {
+    return this.peerEnded;
+  }
+
+  /** Stops listening to the socket and returns the held bytes; the wire is done after this. */
+  detach(): Uint8Array[] {
+    const socket = this.socket;
+    socket.off('data', this.onData);
+    socket.off('end', this.onEnd);
+    socket.off('error', this.onError);
+    socket.off('close', this.onClose);
+    this.consumer = undefined;
+    const held = this.held;
+    this.held = [];
+    return held;
+  }
+
+  private flush(): void {
+    // A consumer may attach another consumer or pause from inside bytes(): deliver one chunk at a
+    // time and re-check, never recurse.
+    if (this.delivering) return;
+    this.delivering = true;
+    try {
+      while (!this.paused && this.consumer && this.held.length > 0) {
+        this.consumer.bytes(this.held.shift()!);
+      }
+      if (!this.paused && this.consumer && this.held.length === 0) {
+        if (this.failure) this.consumer.abort(this.failure);
+        else if (this.peerEnded && !this.endDelivered) {
+          this.endDelivered = true;
+          this.consumer.end();
+        }
+      }
+    } finally {
+      this.delivering = false;
+    }
+  }
+
+  private readonly onData = (chunk: Uint8Array): void => {
+    if (this.paused || !this.consumer || this.delivering || this.held.length > 0) {
+      this.held.push(chunk);
+      this.flush();
+      return;
+    }
+    this.consumer.bytes(chunk);
+  };
+
+  private readonly onEnd = (): void => {
+    this.peerEnded = true;
+    this.flush();
+  };
+
+  private readonly onError = (error: Error): void => {
+    this.failure ??= error;
+    this.flush();
+  };
+
+  private readonly onClose = (): void => {
+    if (!this.peerEnded || this.heldBytes > 0) {
+      this.failure ??= Object.assign(new Error('connection closed'), { code: 'ECONNRESET' });
+    }
+    this.flush();
+  };
+}

@@ -1,0 +1,114 @@
+// Test plumbing shared by the duplex tests: real loopback sockets, real peers, nothing mocked.
+import { execFileSync } from 'node:child_process';
+import { once } from 'node:events';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import type { Server } from 'node:http';
+import { type AddressInfo, connect, type Socket } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Readable } from 'node:stream';
+
+export async function listen(server: Server): Promise<number> {
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  return (server.address() as AddressInfo).port;
+}
+
+export async function closeServer(server: Server): Promise<void> {
+  server.closeAllConnections();
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+}
+
+/** A raw TCP client that records everything it receives. */
+export class RawClient {
+  readonly socket: Socket;
+  received = Buffer.alloc(0);
+  ended = false;
+  private waiters: Array<() => void> = [];
+
+  constructor(port: number) {
+    this.socket = connect({ port, host: '127.0.0.1', allowHalfOpen: true });
+    this.socket.setNoDelay(true);
+    this.socket.on('data', (chunk: Buffer) => {
+      this.received = Buffer.concat([this.received, chunk]);
+      this.wake();
+    });
+    this.socket.on('end', () => {
+      this.ended = true;
+      this.wake();
+    });
+    this.socket.on('close', () => {
+      this.ended = true;
+      this.wake();
+    });
+    this.socket.on('error', () => {});
+  }
+
+  async connected(): Promise<this> {
+    if (this.socket.connecting) await once(this.socket, 'connect');
+    return this;
+  }
+
+  write(data: string | Uint8Array): void {
+    this.socket.write(typeof data === 'string' ? Buffer.from(data, 'latin1') : data);
+  }
+
+  text(): string {
+    return this.received.toString('latin1');
+  }
+
+  /** Resolves once the received text satisfies `test` (or rejects when the peer closes first). */
+  async until(test: (text: string) => boolean, what = 'expected bytes'): Promise<string> {
+    for (;;) {
+      const text = this.text();
+      if (test(text)) return text;
+      if (this.ended) throw new Error(`connection ended before ${what}; got ${JSON.stringify(text)}`);
+      await new Promise<void>((resolve) => this.waiters.push(resolve));
+    }
+  }
+
+  async untilEnd(): Promise<string> {
+    await this.until(() => this.ended, 'the end').catch(() => {});
+    return this.text();
+  }
+
+  close(): void {
+    this.socket.destroy();
+  }
+
+  private wake(): void {
+    for (const w of this.waiters.splice(0)) w();
+  }
+}
+
+export async function rawClient(port: number): Promise<RawClient> {
+  return new RawClient(port).connected();
+}
+
+export async function collect(stream: Readable): Promise<Buffer> {
+  const parts: Buffer[] = [];
+  for await (const chunk of stream) parts.push(Buffer.from(chunk as Uint8Array));
+  return Buffer.concat(parts);
+}
+
+/** A self-signed certificate for 127.0.0.1 made with openssl for this test run. */
+export function selfSignedCertificate(): { key: string; cert: string } {
+  const dir = mkdtempSync(join(tmpdir(), 'h1kit-tls-'));
+  try {
+    execFileSync('openssl', [
+      'req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-days', '1',
+      '-subj', '/CN=127.0.0.1', '-addext', 'subjectAltName=IP:127.0.0.1',
+      '-keyout', join(dir, 'key.pem'), '-out', join(dir, 'cert.pem'),
+    ], { stdio: 'ignore' });
+    return { key: readFileSync(join(dir, 'key.pem'), 'utf8'), cert: readFileSync(join(dir, 'cert.pem'), 'utf8') };
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/** Splits a response stream text into heads and bodies loosely, for assertions on order. */
+export function statusLines(text: string): string[] {
+  return text.split('\r\n').filter((line) => line.startsWith('HTTP/1.'));
+}
+
+export const tick = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
