@@ -1,1 +1,7 @@
-export {};
+export { H1Error } from '@h1kit/headers';
+export type { ChunkedPushResult } from './decoder.js';
+export { ChunkedDecoder } from './decoder.js';
+export { encodeChunk, encodeLastChunk } from './encode.js';
+export { ChunkedErrorCode } from './errors.js';
+export type { ChunkExt, ChunkedDecoderOptions, ChunkedLimits } from './options.js';
+export { DEFAULT_CHUNKED_LIMITS } from './options.js';
