@@ -3,5 +3,13 @@ export type { ChunkedPushResult } from './decoder.js';
 export { ChunkedDecoder } from './decoder.js';
 export { encodeChunk, encodeLastChunk } from './encode.js';
 export { ChunkedErrorCode } from './errors.js';
-export type { ChunkExt, ChunkedDecoderOptions, ChunkedLimits } from './options.js';
+export type { StreamOptions } from './node-stream.js';
+export { ChunkedDecoderTransform, ChunkedEncoderTransform } from './node-stream.js';
+export type {
+  ChunkExt,
+  ChunkedDecoderOptions,
+  ChunkedEncoderOptions,
+  ChunkedLimits,
+} from './options.js';
 export { DEFAULT_CHUNKED_LIMITS } from './options.js';
+export { ChunkedDecoderStream, ChunkedEncoderStream } from './web-stream.js';

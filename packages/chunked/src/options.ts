@@ -1,3 +1,5 @@
+import type { FieldInput } from '@h1kit/headers';
+
 /** A parsed chunk-ext: `[name]` or `[name, value]`, the value with any quoted-string undone. */
 export type ChunkExt = ReadonlyArray<readonly [name: string, value?: string | undefined]>;
 
@@ -40,4 +42,14 @@ export function limit(value: number | undefined, fallback: number, name: string)
     throw new RangeError(`${name} must be a non-negative number, got ${String(value)}`);
   }
   return value;
+}
+
+export interface ChunkedEncoderOptions {
+  /** The trailer fields to send, or a function asked for them once the last write is in. */
+  trailers?: FieldInput | (() => FieldInput | undefined);
+}
+
+/** Resolves the trailer option at the end of the body, when a computed trailer is known. */
+export function trailersOf(option: ChunkedEncoderOptions['trailers']): FieldInput | undefined {
+  return typeof option === 'function' ? option() : option;
 }
