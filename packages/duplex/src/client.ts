@@ -7,8 +7,14 @@ import { type FieldInput, framing, H1Error, serializeRequestHead } from '@h1kit/
 import { DuplexErrorCode } from './errors.js';
 import { IncomingBody } from './incoming.js';
 import { HeadParser } from './llhttp.js';
-import { type FieldPairs, fieldPairsOf, type ResponseHead, recordOf, responseHeadOf } from './message.js';
-import { type OutgoingFraming, OutgoingBody } from './outgoing.js';
+import {
+  type FieldPairs,
+  fieldPairsOf,
+  type ResponseHead,
+  recordOf,
+  responseHeadOf,
+} from './message.js';
+import { OutgoingBody, type OutgoingFraming } from './outgoing.js';
 import { Wire, type WireConsumer } from './wire.js';
 
 export interface RequestOptions {
@@ -78,7 +84,10 @@ export class ClientExchange extends EventEmitter {
     this.socket.on('error', () => {});
     this.socket.write(head);
     this.wire = new Wire(this.socket);
-    this.parser = new HeadParser('response', { maxHeadBytes: options.maxHeadBytes ?? 16384, maxFields: options.maxFields ?? 100 });
+    this.parser = new HeadParser('response', {
+      maxHeadBytes: options.maxHeadBytes ?? 16384,
+      maxFields: options.maxFields ?? 100,
+    });
     this.response = new Promise((resolve, reject) => {
       this.resolveResponse = resolve;
       this.rejectResponse = reject;
@@ -95,8 +104,17 @@ export class ClientExchange extends EventEmitter {
     this.body.on('error', (error) => this.fail(error));
     if (plan.kind === 'none') this.body.end();
     this.wire.attach(this.headConsumer(method, options.chunked));
-    this.socket.once('close', () => this.fail(new H1Error(DuplexErrorCode.CONNECTION_CLOSED, 'connection closed before the exchange was complete')));
-    options.signal?.addEventListener('abort', () => this.destroy(options.signal?.reason), { once: true });
+    this.socket.once('close', () =>
+      this.fail(
+        new H1Error(
+          DuplexErrorCode.CONNECTION_CLOSED,
+          'connection closed before the exchange was complete',
+        ),
+      ),
+    );
+    options.signal?.addEventListener('abort', () => this.destroy(options.signal?.reason), {
+      once: true,
+    });
   }
 
   /**
@@ -107,8 +125,12 @@ export class ClientExchange extends EventEmitter {
   async hijack(): Promise<{ socket: Duplex; head: Uint8Array; response: ResponseHead }> {
     const response = await this.response;
     this.hijacked = true;
+    this.parser.close();
     const held = this.wire.detach();
     const head = held.length === 1 ? held[0]! : Buffer.concat(held);
+    // Leave the socket as node:http leaves an upgraded one: neither paused nor flowing, so the
+    // new owner's first 'data' listener starts the flow.
+    (this.socket as Duplex & { readableFlowing: boolean | null }).readableFlowing = null;
     return { socket: this.socket, head, response };
   }
 
@@ -131,7 +153,10 @@ export class ClientExchange extends EventEmitter {
         this.wire.unshift(chunk.subarray(used));
         this.onHead(method, limits);
       },
-      end: () => this.fail(new H1Error(DuplexErrorCode.INCOMPLETE_BODY, 'connection ended before a response head')),
+      end: () =>
+        this.fail(
+          new H1Error(DuplexErrorCode.INCOMPLETE_BODY, 'connection ended before a response head'),
+        ),
       abort: (error) => this.fail(error),
     };
   }
@@ -146,7 +171,10 @@ export class ClientExchange extends EventEmitter {
     }
     let decided: ReturnType<typeof framing>;
     try {
-      decided = head.status === 101 ? { kind: 'none' } : framing({ method, status: head.status, version: head.version, headers: head.fields });
+      decided =
+        head.status === 101
+          ? { kind: 'none' }
+          : framing({ method, status: head.status, version: head.version, headers: head.fields });
     } catch (error) {
       this.fail(error as Error);
       return;
@@ -185,7 +213,8 @@ export class ClientExchange extends EventEmitter {
     if (this.requestDone && this.responseDone) return;
     this.requestDone = this.responseDone = true;
     this.rejectResponse(error);
-    if (this.responseBody && !this.responseBody.destroyed && !this.responseBody.complete) this.responseBody.destroy(error);
+    if (this.responseBody && !this.responseBody.destroyed && !this.responseBody.complete)
+      this.responseBody.destroy(error);
     if (!this.body.destroyed && !this.body.writableFinished) this.body.destroy(error);
     this.socket.destroy();
     this.parser.close();
@@ -204,7 +233,13 @@ export function request(url: string | URL, options: RequestOptions = {}): Client
 function openSocket(url: URL, options: RequestOptions): Duplex {
   const host = url.hostname.replace(/^\[|\]$/g, '');
   if (url.protocol === 'https:') {
-    return tlsConnect({ host, port: Number(url.port || 443), servername: host, ...options.tls, allowHalfOpen: true } as ConnectionOptions);
+    return tlsConnect({
+      host,
+      port: Number(url.port || 443),
+      servername: host,
+      ...options.tls,
+      allowHalfOpen: true,
+    } as ConnectionOptions);
   }
   const socket = netConnect({ host, port: Number(url.port || 80), allowHalfOpen: true });
   socket.setNoDelay(true);

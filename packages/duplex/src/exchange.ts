@@ -5,7 +5,7 @@ import { closeGracefully } from './close.js';
 import { DuplexErrorCode } from './errors.js';
 import { IncomingBody } from './incoming.js';
 import { type FieldPairs, fieldPairsOf, type RequestHead } from './message.js';
-import { type OutgoingFraming, OutgoingBody } from './outgoing.js';
+import { OutgoingBody, type OutgoingFraming } from './outgoing.js';
 import { responseFraming } from './response-framing.js';
 import type { Wire } from './wire.js';
 
@@ -76,12 +76,15 @@ export class DuplexExchange {
     });
     // The exchange's own rejection is for those who await it; never an unhandled one.
     this.done.catch(() => {});
-    const expectsContinue = typeof init.request.headers.expect === 'string' && init.request.headers.expect.toLowerCase() === '100-continue';
+    const expectsContinue =
+      typeof init.request.headers.expect === 'string' &&
+      init.request.headers.expect.toLowerCase() === '100-continue';
     this.body = new IncomingBody({
       framing: init.framing,
       wire: init.wire,
       chunked: init.chunked,
-      onFirstRead: expectsContinue && init.request.version === '1.1' ? () => this.sendContinue() : undefined,
+      onFirstRead:
+        expectsContinue && init.request.version === '1.1' ? () => this.sendContinue() : undefined,
       onComplete: (rest) => {
         this.rest = rest;
         this.requestDone = true;
@@ -110,10 +113,16 @@ export class DuplexExchange {
    */
   respond(status: number, fields: FieldInput = {}, options?: RespondOptions): OutgoingBody {
     if (this.headSent || this.settled) {
-      throw new H1Error(DuplexErrorCode.ALREADY_RESPONDED, this.settled ? 'the exchange is over' : 'respond() was already called');
+      throw new H1Error(
+        DuplexErrorCode.ALREADY_RESPONDED,
+        this.settled ? 'the exchange is over' : 'respond() was already called',
+      );
     }
     if (status < 200) {
-      throw new H1Error('ERR_H1_INVALID_STATUS', `respond() takes a final status; send ${status} with informational()`);
+      throw new H1Error(
+        'ERR_H1_INVALID_STATUS',
+        `respond() takes a final status; send ${status} with informational()`,
+      );
     }
     const plan = responseFraming(this.request, status, fieldPairsOf(fields), this.keepAlive);
     const head = serializeResponseHead(status, plan.fields, options);
@@ -136,9 +145,16 @@ export class DuplexExchange {
   /** Sends an interim 1xx response (103 Early Hints, ...) before the final one. */
   informational(status: number, fields: FieldInput = {}): void {
     if (status < 100 || status > 199 || status === 101) {
-      throw new H1Error('ERR_H1_INVALID_STATUS', `informational() takes 100 or 102-199, got ${status}`);
+      throw new H1Error(
+        'ERR_H1_INVALID_STATUS',
+        `informational() takes 100 or 102-199, got ${status}`,
+      );
     }
-    if (this.headSent) throw new H1Error(DuplexErrorCode.ALREADY_RESPONDED, 'the final response head was already sent');
+    if (this.headSent)
+      throw new H1Error(
+        DuplexErrorCode.ALREADY_RESPONDED,
+        'the final response head was already sent',
+      );
     this.socket.write(serializeResponseHead(status, fields));
   }
 
@@ -162,7 +178,10 @@ export class DuplexExchange {
   private afterResponse(framing: OutgoingFraming): void {
     if (framing.kind === 'close') this.keepAlive = false;
     if (!this.requestDone) {
-      const unread = this.body.listenerCount('data') === 0 && this.body.listenerCount('readable') === 0 && this.body.readableFlowing !== true;
+      const unread =
+        this.body.listenerCount('data') === 0 &&
+        this.body.listenerCount('readable') === 0 &&
+        this.body.readableFlowing !== true;
       // A client told to wait for 100 Continue that never got it may never send the body.
       const waiting = this.request.headers.expect !== undefined && !this.continueSent;
       if (waiting) {
@@ -193,8 +212,8 @@ export class DuplexExchange {
     this.socket.off('close', this.onSocketClose);
     const reuse = this.keepAlive && this.requestDone;
     if (!reuse) {
-      this.wire.pause();
-      this.socket.end();
+      this.wire.detach();
+      closeGracefully(this.socket);
     }
     const onDone = this.onDone;
     this.onDone = undefined;
@@ -210,7 +229,10 @@ export class DuplexExchange {
     if (!this.headSent && error instanceof H1Error && !this.socket.destroyed) {
       // The request itself was bad (a broken chunked body): say so before closing.
       this.headSent = true;
-      closeGracefully(this.socket, serializeResponseHead(400, { 'Content-Length': 0, Connection: 'close' }));
+      closeGracefully(
+        this.socket,
+        serializeResponseHead(400, { 'Content-Length': 0, Connection: 'close' }),
+      );
     } else {
       this.socket.destroy();
     }
@@ -224,6 +246,11 @@ export class DuplexExchange {
   }
 
   private readonly onSocketClose = (): void => {
-    this.fail(new H1Error(DuplexErrorCode.CONNECTION_CLOSED, 'connection closed before the exchange was complete'));
+    this.fail(
+      new H1Error(
+        DuplexErrorCode.CONNECTION_CLOSED,
+        'connection closed before the exchange was complete',
+      ),
+    );
   };
 }

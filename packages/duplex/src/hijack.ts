@@ -28,7 +28,10 @@ interface ParserWithIncoming {
   onIncoming: (req: IncomingMessage, keepAlive: boolean) => number;
 }
 
-type HijackSocket = Socket & { parser?: ParserWithIncoming | null; _httpMessage?: ServerResponse | null };
+type HijackSocket = Socket & {
+  parser?: ParserWithIncoming | null;
+  _httpMessage?: ServerResponse | null;
+};
 
 interface Pending {
   res: ServerResponse | undefined;
@@ -58,9 +61,20 @@ const installations = new WeakMap<Server, Installation>();
  * node:http first. With no `match`, only enables `hijack(req, res)` inside 'request' listeners.
  * Call before the server accepts connections.
  */
-export function enableHijack(server: Server, match?: (req: IncomingMessage) => boolean, onHijack?: HijackHandler): HijackControl {
+export function enableHijack(
+  server: Server,
+  match?: (req: IncomingMessage) => boolean,
+  onHijack?: HijackHandler,
+): HijackControl {
   if (installations.has(server)) throw new Error('enableHijack: already enabled on this server');
-  const installation: Installation = { match, onHijack, dispatching: undefined, inflight: new WeakMap(), connections: new Set(), undo: [] };
+  const installation: Installation = {
+    match,
+    onHijack,
+    dispatching: undefined,
+    inflight: new WeakMap(),
+    connections: new Set(),
+    undo: [],
+  };
   installations.set(server, installation);
 
   const connectionEvent = server instanceof HttpsServer ? 'secureConnection' : 'connection';
@@ -71,7 +85,10 @@ export function enableHijack(server: Server, match?: (req: IncomingMessage) => b
   const track = (req: IncomingMessage, res: ServerResponse): void => {
     const socket = req.socket;
     let set = installation.inflight.get(socket);
-    if (!set) installation.inflight.set(socket, (set = new Set()));
+    if (!set) {
+      set = new Set();
+      installation.inflight.set(socket, set);
+    }
     set.add(res);
     res.once('close', () => set.delete(res));
   };
@@ -79,7 +96,11 @@ export function enableHijack(server: Server, match?: (req: IncomingMessage) => b
   installation.undo.push(() => server.off('request', track));
 
   const emit = server.emit;
-  server.emit = function hijackingEmit(this: Server, event: string | symbol, ...args: unknown[]): boolean {
+  server.emit = function hijackingEmit(
+    this: Server,
+    event: string | symbol,
+    ...args: unknown[]
+  ): boolean {
     const req = args[0] as MarkedRequest | undefined;
     if ((event === 'upgrade' || event === 'connect') && req?.[kPending]) {
       takeOver(installation, req, args[1] as HijackSocket, args[2] as Buffer);
@@ -116,7 +137,10 @@ export function hijack(req: IncomingMessage, res: ServerResponse): Promise<Hijac
   const server = (req.socket as Socket & { server?: Server }).server;
   const installation = server ? installations.get(server) : undefined;
   if (!installation) {
-    throw new H1Error(DuplexErrorCode.HIJACK_UNSAFE, 'hijack() needs enableHijack(server) before the server accepts connections');
+    throw new H1Error(
+      DuplexErrorCode.HIJACK_UNSAFE,
+      'hijack() needs enableHijack(server) before the server accepts connections',
+    );
   }
   if (installation.dispatching !== req) {
     throw new H1Error(
@@ -136,7 +160,8 @@ function wrapParser(installation: Installation, socket: HijackSocket): void {
   const original = parser.onIncoming;
   parser.onIncoming = (req: MarkedRequest, keepAlive: boolean): number => {
     if (installation.match?.(req)) {
-      if (!installation.onHijack) throw new Error('enableHijack: a match needs an onHijack handler');
+      if (!installation.onHijack)
+        throw new Error('enableHijack: a match needs an onHijack handler');
       const onHijack = installation.onHijack;
       req[kPending] = { res: undefined, resolve: onHijack, reject: () => {} };
       return stopAfterHead(req, socket);
@@ -166,7 +191,12 @@ function stopAfterHead(req: IncomingMessage, socket: HijackSocket): number {
   return 2;
 }
 
-function takeOver(installation: Installation, req: MarkedRequest, socket: HijackSocket, head: Buffer): void {
+function takeOver(
+  installation: Installation,
+  req: MarkedRequest,
+  socket: HijackSocket,
+  head: Buffer,
+): void {
   const pending = req[kPending]!;
   req[kPending] = undefined;
   const { res } = pending;
@@ -194,7 +224,13 @@ function takeOver(installation: Installation, req: MarkedRequest, socket: Hijack
   for (const response of earlier) {
     response.once('close', () => {
       if (--left === 0) {
-        if (socket.destroyed) pending.reject(new H1Error(DuplexErrorCode.CONNECTION_CLOSED, 'connection closed before it could be handed over'));
+        if (socket.destroyed)
+          pending.reject(
+            new H1Error(
+              DuplexErrorCode.CONNECTION_CLOSED,
+              'connection closed before it could be handed over',
+            ),
+          );
         else handOver();
       }
     });
@@ -204,9 +240,20 @@ function takeOver(installation: Installation, req: MarkedRequest, socket: Hijack
 /** After a hijack, the ServerResponse must not write to the connection it no longer owns. */
 function neutralize(res: ServerResponse): void {
   const refuse = (): never => {
-    throw new H1Error(DuplexErrorCode.HIJACKED, 'the request was hijacked; write to the hijacked connection instead');
+    throw new H1Error(
+      DuplexErrorCode.HIJACKED,
+      'the request was hijacked; write to the hijacked connection instead',
+    );
   };
-  for (const method of ['write', 'end', 'writeHead', 'flushHeaders', 'writeContinue', 'writeProcessing', 'writeEarlyHints'] as const) {
+  for (const method of [
+    'write',
+    'end',
+    'writeHead',
+    'flushHeaders',
+    'writeContinue',
+    'writeProcessing',
+    'writeEarlyHints',
+  ] as const) {
     Object.defineProperty(res, method, { value: refuse, configurable: true, writable: true });
   }
 }

@@ -2,12 +2,11 @@ import type { IncomingMessage } from 'node:http';
 import type { Socket } from 'node:net';
 import { type ReadWriter, recover } from '@h1kit/bufio';
 import type { ChunkedDecoderOptions } from '@h1kit/chunked';
-import { type Framing, framing, H1Error } from '@h1kit/headers';
+import { type Framing, framing, H1Error, serializeResponseHead } from '@h1kit/headers';
 import { closeGracefully } from './close.js';
 import { DuplexErrorCode } from './errors.js';
 import { DuplexExchange } from './exchange.js';
 import { pairsOf, type RequestHead, recordOf } from './message.js';
-import { serializeResponseHead } from '@h1kit/headers';
 import { Wire } from './wire.js';
 
 export interface HijackedExchangeOptions {
@@ -60,15 +59,27 @@ export class HijackedRequest {
     try {
       decided = framing({ method: request.method, version: request.version, headers: fields });
     } catch (error) {
-      closeGracefully(this.socket, serializeResponseHead(400, { 'Content-Length': 0, Connection: 'close' }));
+      closeGracefully(
+        this.socket,
+        serializeResponseHead(400, { 'Content-Length': 0, Connection: 'close' }),
+      );
       throw error;
     }
-    return new DuplexExchange({ wire: new Wire(this.socket, this.head), request, framing: decided, keepAlive: false, chunked: options.chunked });
+    return new DuplexExchange({
+      wire: new Wire(this.socket, this.head),
+      request,
+      framing: decided,
+      keepAlive: false,
+      chunked: options.chunked,
+    });
   }
 
   private take(how: 'readWriter' | 'exchange'): void {
     if (this.taken !== undefined && this.taken !== how) {
-      throw new H1Error(DuplexErrorCode.HIJACKED, `the connection is already taken through ${this.taken}`);
+      throw new H1Error(
+        DuplexErrorCode.HIJACKED,
+        `the connection is already taken through ${this.taken}`,
+      );
     }
     this.taken = how;
   }

@@ -91,12 +91,24 @@ export class IncomingBody extends Readable implements WireConsumer {
       this.complete_(EMPTY);
       return;
     }
-    this.fail(new H1Error(DuplexErrorCode.INCOMPLETE_BODY, `connection ended ${this.received} bytes into the body, before its end`));
+    this.fail(
+      new H1Error(
+        DuplexErrorCode.INCOMPLETE_BODY,
+        `connection ended ${this.received} bytes into the body, before its end`,
+      ),
+    );
   }
 
   abort(error: Error): void {
     if (this.finished) return;
-    this.fail(new H1Error(DuplexErrorCode.CONNECTION_CLOSED, `connection lost during the body: ${error.message}`, undefined, { cause: error }));
+    this.fail(
+      new H1Error(
+        DuplexErrorCode.CONNECTION_CLOSED,
+        `connection lost during the body: ${error.message}`,
+        undefined,
+        { cause: error },
+      ),
+    );
   }
 
   private takeLength(chunk: Uint8Array): void {

@@ -1,4 +1,6 @@
 export { H1Error } from '@h1kit/headers';
+export type { ClientResponse, RequestOptions } from './client.js';
+export { ClientExchange, request } from './client.js';
 export { DuplexErrorCode } from './errors.js';
 export type { ExchangeInit, RespondOptions } from './exchange.js';
 export { DuplexExchange } from './exchange.js';
@@ -11,5 +13,3 @@ export type { FieldPairs, FieldRecord, RequestHead, ResponseHead } from './messa
 export type { OutgoingBody } from './outgoing.js';
 export type { H1Server, Handler, ServerOptions } from './server.js';
 export { createServer } from './server.js';
-export type { ClientResponse, RequestOptions } from './client.js';
-export { ClientExchange, request } from './client.js';

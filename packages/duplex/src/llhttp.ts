@@ -175,7 +175,11 @@ export class HeadParser {
     if (this.head) return result;
     this.seen += bytes.length;
     if (this.seen > this.limits.maxHeadBytes) {
-      throw new H1Error(HeaderErrorCode.HEADERS_TOO_LARGE, `head exceeds ${this.limits.maxHeadBytes} bytes`, this.limits.maxHeadBytes);
+      throw new H1Error(
+        HeaderErrorCode.HEADERS_TOO_LARGE,
+        `head exceeds ${this.limits.maxHeadBytes} bytes`,
+        this.limits.maxHeadBytes,
+      );
     }
     return -1;
   }
@@ -186,15 +190,26 @@ export class HeadParser {
 
   private checkFieldCount(flatLength: number): void {
     if (flatLength > this.limits.maxFields * 2) {
-      throw new H1Error(HeaderErrorCode.TOO_MANY_FIELDS, `head has more than ${this.limits.maxFields} field lines`);
+      throw new H1Error(
+        HeaderErrorCode.TOO_MANY_FIELDS,
+        `head has more than ${this.limits.maxFields} field lines`,
+      );
     }
   }
 
   private failure(result: ParserFailure): H1Error {
     const offset = this.seen + (Number.isInteger(result.bytesParsed) ? result.bytesParsed : 0);
     if (result.code === 'HPE_HEADER_OVERFLOW') {
-      return new H1Error(HeaderErrorCode.HEADERS_TOO_LARGE, `head exceeds ${this.limits.maxHeadBytes} bytes`, offset);
+      return new H1Error(
+        HeaderErrorCode.HEADERS_TOO_LARGE,
+        `head exceeds ${this.limits.maxHeadBytes} bytes`,
+        offset,
+      );
     }
-    return new H1Error(HeadErrorCode.INVALID_HEAD, `malformed head: ${result.reason} (llhttp ${result.code})`, offset);
+    return new H1Error(
+      HeadErrorCode.INVALID_HEAD,
+      `malformed head: ${result.reason} (llhttp ${result.code})`,
+      offset,
+    );
   }
 }

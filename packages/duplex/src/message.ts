@@ -29,7 +29,9 @@ export interface ResponseHead {
 /** Any field input as pairs of strings (validation is left to the serializer). */
 export function fieldPairsOf(fields: FieldInput): FieldPairs {
   const pairs: FieldPairs = [];
-  forEachField(fields, { field: (name, value) => pairs.push([name, typeof value === 'number' ? `${value}` : value]) });
+  forEachField(fields, {
+    field: (name, value) => pairs.push([name, typeof value === 'number' ? `${value}` : value]),
+  });
   return pairs;
 }
 
@@ -57,12 +59,24 @@ export function versionOf(head: ParsedHead): HttpVersion {
 
 export function requestHeadOf(head: ParsedHead): RequestHead {
   const fields = pairsOf(head.rawFields);
-  return { method: head.method, target: head.target, version: versionOf(head), fields, headers: recordOf(fields) };
+  return {
+    method: head.method,
+    target: head.target,
+    version: versionOf(head),
+    fields,
+    headers: recordOf(fields),
+  };
 }
 
 export function responseHeadOf(head: ParsedHead): ResponseHead {
   const fields = pairsOf(head.rawFields);
-  return { status: head.status, reason: head.reason, version: versionOf(head), fields, headers: recordOf(fields) };
+  return {
+    status: head.status,
+    reason: head.reason,
+    version: versionOf(head),
+    fields,
+    headers: recordOf(fields),
+  };
 }
 
 /** True when a field list names `token` in its Connection field (case-insensitive). */

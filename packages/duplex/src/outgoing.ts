@@ -45,7 +45,12 @@ export class OutgoingBody extends Writable {
   /** Sets the trailer section sent after the last chunk. Chunked bodies only, before `end()`. */
   setTrailers(fields: FieldInput): void {
     if (this.framing.kind !== 'chunked' || this.writableEnded) {
-      throw new H1Error(DuplexErrorCode.TRAILERS_NOT_ALLOWED, this.writableEnded ? 'trailers set after end()' : `trailers need a chunked body, this one is ${this.framing.kind}`);
+      throw new H1Error(
+        DuplexErrorCode.TRAILERS_NOT_ALLOWED,
+        this.writableEnded
+          ? 'trailers set after end()'
+          : `trailers need a chunked body, this one is ${this.framing.kind}`,
+      );
     }
     this.trailerFields = fields;
   }
@@ -63,7 +68,12 @@ export class OutgoingBody extends Writable {
   override _final(callback: Callback): void {
     const framing = this.framing;
     if (framing.kind === 'length' && this.written < framing.length) {
-      callback(new H1Error(DuplexErrorCode.BODY_TOO_SHORT, `body ended after ${this.written} of ${framing.length} bytes of its Content-Length`));
+      callback(
+        new H1Error(
+          DuplexErrorCode.BODY_TOO_SHORT,
+          `body ended after ${this.written} of ${framing.length} bytes of its Content-Length`,
+        ),
+      );
       return;
     }
     if (framing.kind === 'chunked') {
@@ -87,17 +97,31 @@ export class OutgoingBody extends Writable {
     let size = 0;
     for (let i = 0; i < chunks.length; i++) size += chunks[i]!.length;
     if (framing.kind === 'none') {
-      callback(size === 0 ? null : new H1Error(DuplexErrorCode.BODY_NOT_ALLOWED, 'this message has no body'));
+      callback(
+        size === 0
+          ? null
+          : new H1Error(DuplexErrorCode.BODY_NOT_ALLOWED, 'this message has no body'),
+      );
       return;
     }
     if (framing.kind === 'length' && this.written + size > framing.length) {
-      callback(new H1Error(DuplexErrorCode.BODY_TOO_LONG, `body exceeds its Content-Length of ${framing.length} bytes`));
+      callback(
+        new H1Error(
+          DuplexErrorCode.BODY_TOO_LONG,
+          `body exceeds its Content-Length of ${framing.length} bytes`,
+        ),
+      );
       return;
     }
     this.written += size;
     const socket = this.socket;
     if (socket.destroyed) {
-      callback(new H1Error(DuplexErrorCode.CONNECTION_CLOSED, 'connection closed before the body was sent'));
+      callback(
+        new H1Error(
+          DuplexErrorCode.CONNECTION_CLOSED,
+          'connection closed before the body was sent',
+        ),
+      );
       return;
     }
     let ok = true;
@@ -128,7 +152,12 @@ function waitForDrain(socket: Duplex, callback: Callback): void {
   };
   const onClose = (): void => {
     socket.off('drain', onDrain);
-    callback(new H1Error(DuplexErrorCode.CONNECTION_CLOSED, 'connection closed while the body was being sent'));
+    callback(
+      new H1Error(
+        DuplexErrorCode.CONNECTION_CLOSED,
+        'connection closed while the body was being sent',
+      ),
+    );
   };
   socket.once('drain', onDrain);
   socket.once('close', onClose);

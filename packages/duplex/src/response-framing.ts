@@ -15,7 +15,12 @@ export interface ResponsePlan {
  * Transfer-Encoding wins (checked by `framing()`, so contradictions throw); otherwise chunked for
  * an HTTP/1.1 peer and close-delimited for an HTTP/1.0 one, which cannot read chunked.
  */
-export function responseFraming(request: RequestHead, status: number, given: FieldPairs, keepAlive: boolean): ResponsePlan {
+export function responseFraming(
+  request: RequestHead,
+  status: number,
+  given: FieldPairs,
+  keepAlive: boolean,
+): ResponsePlan {
   const decided = framing({ method: request.method, status, headers: given });
   const fields = given;
   const record = recordOf(given);

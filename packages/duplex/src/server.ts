@@ -1,4 +1,9 @@
-import { type AddressInfo, createServer as createNetServer, type Server as NetServer, type Socket } from 'node:net';
+import {
+  type AddressInfo,
+  createServer as createNetServer,
+  type Server as NetServer,
+  type Socket,
+} from 'node:net';
 import { createServer as createTlsServer, type TlsOptions } from 'node:tls';
 import type { ChunkedDecoderOptions } from '@h1kit/chunked';
 import { type Framing, framing, H1Error, serializeResponseHead } from '@h1kit/headers';
@@ -63,7 +68,13 @@ export function createServer(handler: Handler, options: ServerOptions = {}): H1S
       socket.destroy();
       return;
     }
-    const connection = new Connection(socket, handler, settings, () => connections.delete(connection), () => closing);
+    const connection = new Connection(
+      socket,
+      handler,
+      settings,
+      () => connections.delete(connection),
+      () => closing,
+    );
     connections.add(connection);
   };
   const server = options.tls
@@ -115,7 +126,10 @@ class Connection implements WireConsumer {
     this.socket = socket;
     socket.setNoDelay(true);
     this.wire = new Wire(socket);
-    this.parser = new HeadParser('request', { maxHeadBytes: settings.maxHeadBytes, maxFields: settings.maxFields });
+    this.parser = new HeadParser('request', {
+      maxHeadBytes: settings.maxHeadBytes,
+      maxFields: settings.maxFields,
+    });
     socket.once('close', () => this.cleanup());
     // Errors reach the wire's consumer; this listener only keeps an 'error' from being unhandled.
     socket.on('error', () => {});
@@ -129,13 +143,18 @@ class Connection implements WireConsumer {
   bytes(chunk: Uint8Array): void {
     if (!this.headStarted) {
       this.headStarted = true;
-      this.arm(this.settings.headTimeout, () => this.reject(408, new H1Error(DuplexErrorCode.HEAD_TIMEOUT, 'request head timed out')));
+      this.arm(this.settings.headTimeout, () =>
+        this.reject(408, new H1Error(DuplexErrorCode.HEAD_TIMEOUT, 'request head timed out')),
+      );
     }
     let used: number;
     try {
       used = this.parser.execute(chunk);
     } catch (error) {
-      this.reject(error instanceof H1Error && error.code === 'ERR_H1_HEADERS_TOO_LARGE' ? 431 : 400, error as Error);
+      this.reject(
+        error instanceof H1Error && error.code === 'ERR_H1_HEADERS_TOO_LARGE' ? 431 : 400,
+        error as Error,
+      );
       return;
     }
     if (used === -1) return;
@@ -166,9 +185,16 @@ class Connection implements WireConsumer {
     let decided: Framing;
     try {
       if (request.version === '1.1' && request.headers.host === undefined) {
-        throw new H1Error('ERR_H1_MISSING_HOST', 'an HTTP/1.1 request must carry Host (RFC 9112 section 3.2)');
+        throw new H1Error(
+          'ERR_H1_MISSING_HOST',
+          'an HTTP/1.1 request must carry Host (RFC 9112 section 3.2)',
+        );
       }
-      decided = framing({ method: request.method, version: request.version, headers: request.fields });
+      decided = framing({
+        method: request.method,
+        version: request.version,
+        headers: request.fields,
+      });
     } catch (error) {
       this.reject(400, error as Error);
       return;
@@ -182,7 +208,11 @@ class Connection implements WireConsumer {
       maxDrainBytes: this.settings.maxDrainBytes,
       onDone: (reuse, rest) => {
         this.exchange = undefined;
-        if (!reuse || this.closed || this.closing()) return;
+        if (!reuse || this.closed) return;
+        if (this.closing()) {
+          closeGracefully(this.socket);
+          return;
+        }
         this.wire.unshift(rest);
         this.awaitHead(this.settings.idleTimeout);
       },
@@ -195,7 +225,8 @@ class Connection implements WireConsumer {
       this.handlerFailed(exchange, error as Error);
       return;
     }
-    if (result && typeof result.then === 'function') result.then(undefined, (error: Error) => this.handlerFailed(exchange, error));
+    if (result && typeof result.then === 'function')
+      result.then(undefined, (error: Error) => this.handlerFailed(exchange, error));
   }
 
   private handlerFailed(exchange: DuplexExchange, error: Error): void {
@@ -216,7 +247,10 @@ class Connection implements WireConsumer {
     this.disarm();
     this.wire.detach();
     this.settings.onClientError?.(error);
-    closeGracefully(this.socket, serializeResponseHead(status, { 'Content-Length': 0, Connection: 'close' }));
+    closeGracefully(
+      this.socket,
+      serializeResponseHead(status, { 'Content-Length': 0, Connection: 'close' }),
+    );
   }
 
   private arm(ms: number, onTimeout: () => void): void {

@@ -62,7 +62,8 @@ export class RawClient {
     for (;;) {
       const text = this.text();
       if (test(text)) return text;
-      if (this.ended) throw new Error(`connection ended before ${what}; got ${JSON.stringify(text)}`);
+      if (this.ended)
+        throw new Error(`connection ended before ${what}; got ${JSON.stringify(text)}`);
       await new Promise<void>((resolve) => this.waiters.push(resolve));
     }
   }
@@ -95,20 +96,41 @@ export async function collect(stream: Readable): Promise<Buffer> {
 export function selfSignedCertificate(): { key: string; cert: string } {
   const dir = mkdtempSync(join(tmpdir(), 'h1kit-tls-'));
   try {
-    execFileSync('openssl', [
-      'req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-days', '1',
-      '-subj', '/CN=127.0.0.1', '-addext', 'subjectAltName=IP:127.0.0.1',
-      '-keyout', join(dir, 'key.pem'), '-out', join(dir, 'cert.pem'),
-    ], { stdio: 'ignore' });
-    return { key: readFileSync(join(dir, 'key.pem'), 'utf8'), cert: readFileSync(join(dir, 'cert.pem'), 'utf8') };
+    execFileSync(
+      'openssl',
+      [
+        'req',
+        '-x509',
+        '-newkey',
+        'ec',
+        '-pkeyopt',
+        'ec_paramgen_curve:prime256v1',
+        '-nodes',
+        '-days',
+        '1',
+        '-subj',
+        '/CN=127.0.0.1',
+        '-addext',
+        'subjectAltName=IP:127.0.0.1',
+        '-keyout',
+        join(dir, 'key.pem'),
+        '-out',
+        join(dir, 'cert.pem'),
+      ],
+      { stdio: 'ignore' },
+    );
+    return {
+      key: readFileSync(join(dir, 'key.pem'), 'utf8'),
+      cert: readFileSync(join(dir, 'cert.pem'), 'utf8'),
+    };
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
 }
 
-/** Splits a response stream text into heads and bodies loosely, for assertions on order. */
+/** The status lines found in a response stream, in order (bodies here never contain one). */
 export function statusLines(text: string): string[] {
-  return text.split('\r\n').filter((line) => line.startsWith('HTTP/1.'));
+  return text.match(/HTTP\/1\.[01] \d{3}[^\r]*/g) ?? [];
 }
 
 export const tick = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));

@@ -11,7 +11,10 @@ afterEach(async () => {
   await Promise.all(servers.splice(0).map((s) => s.close({ force: true })));
 });
 
-async function serve(handler: (exchange: DuplexExchange) => void | Promise<void>, options = {}): Promise<{ server: H1Server; port: number }> {
+async function serve(
+  handler: (exchange: DuplexExchange) => void | Promise<void>,
+  options = {},
+): Promise<{ server: H1Server; port: number }> {
   const server = createServer(handler, options);
   servers.push(server);
   const { port } = await server.listen();
@@ -37,8 +40,15 @@ async function lineEcho(exchange: DuplexExchange): Promise<void> {
 describe('standalone server with real clients', () => {
   it('ping-pong with node:http: line N is sent only after the answer to line N-1 arrived', async () => {
     const { port } = await serve(lineEcho);
-    const req = httpRequest({ port, host: '127.0.0.1', method: 'POST', path: '/echo', headers: { 'Transfer-Encoding': 'chunked' } });
-    const [res] = (await Promise.all([once(req, 'response'), req.flushHeaders()])) as [import('node:http').IncomingMessage];
+    const req = httpRequest({
+      port,
+      host: '127.0.0.1',
+      method: 'POST',
+      path: '/echo',
+      headers: { 'Transfer-Encoding': 'chunked' },
+    });
+    req.flushHeaders();
+    const [res] = (await once(req, 'response')) as [import('node:http').IncomingMessage];
     expect(res.statusCode).toBe(200);
     res.setEncoding('latin1');
     const lines = res[Symbol.asyncIterator]();
@@ -58,22 +68,38 @@ describe('standalone server with real clients', () => {
 
   it('curl uploads a chunked body from a pipe and prints the answers while it still uploads', async () => {
     const { port } = await serve(lineEcho);
-    const curl = spawn('curl', ['-sS', '-N', '--no-buffer', '-T', '.', '-H', 'Expect:', '-H', 'Transfer-Encoding: chunked', `http://127.0.0.1:${port}/up`], { stdio: ['pipe', 'pipe', 'pipe'] });
+    const curl = spawn(
+      'curl',
+      [
+        '-sS',
+        '-N',
+        '--no-buffer',
+        '-T',
+        '.',
+        '-H',
+        'Expect:',
+        '-H',
+        'Transfer-Encoding: chunked',
+        `http://127.0.0.1:${port}/up`,
+      ],
+      { stdio: ['pipe', 'pipe', 'pipe'] },
+    );
     let out = '';
-    const seen = (text: string) => new Promise<void>((resolve) => {
-      const check = () => {
-        if (out.includes(text)) {
-          curl.stdout.off('data', onData);
-          resolve();
-        }
-      };
-      const onData = (chunk: Buffer) => {
-        out += chunk.toString('latin1');
+    const seen = (text: string) =>
+      new Promise<void>((resolve) => {
+        const check = () => {
+          if (out.includes(text)) {
+            curl.stdout.off('data', onData);
+            resolve();
+          }
+        };
+        const onData = (chunk: Buffer) => {
+          out += chunk.toString('latin1');
+          check();
+        };
+        curl.stdout.on('data', onData);
         check();
-      };
-      curl.stdout.on('data', onData);
-      check();
-    });
+      });
     for (let round = 1; round <= 3; round++) {
       curl.stdin.write(`part ${round}\n`);
       // The answer to this part arrives while curl's stdin is still open: a real duplex exchange.
@@ -88,7 +114,14 @@ describe('standalone server with real clients', () => {
   it('serves TLS', async () => {
     const { key, cert } = selfSignedCertificate();
     const { port } = await serve(lineEcho, { tls: { key, cert } });
-    const req = httpsRequest({ port, host: '127.0.0.1', method: 'POST', path: '/', ca: cert, headers: { 'Transfer-Encoding': 'chunked' } });
+    const req = httpsRequest({
+      port,
+      host: '127.0.0.1',
+      method: 'POST',
+      path: '/',
+      ca: cert,
+      headers: { 'Transfer-Encoding': 'chunked' },
+    });
     req.end('over tls\n');
     const [res] = (await once(req, 'response')) as [import('node:http').IncomingMessage];
     expect((await collect(res)).toString()).toBe('echo: over tls\n');
@@ -98,14 +131,20 @@ describe('standalone server with real clients', () => {
 describe('standalone server on raw sockets', () => {
   const echoLength = async (exchange: DuplexExchange) => {
     const body = await collect(exchange.body);
-    exchange.respond(200, { 'Content-Length': body.length, 'X-Target': exchange.request.target }).end(body);
+    exchange
+      .respond(200, { 'Content-Length': body.length, 'X-Target': exchange.request.target })
+      .end(body);
   };
 
   it('answers pipelined requests in order on one connection', async () => {
     const { port } = await serve(echoLength);
     const client = await rawClient(port);
-    client.write('POST /1 HTTP/1.1\r\nHost: a\r\nContent-Length: 3\r\n\r\nabcPOST /2 HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nxy\r\n0\r\n\r\nGET /3 HTTP/1.1\r\nHost: a\r\n\r\n');
-    const text = await client.until((t) => (t.match(/HTTP\/1.1 200/g) ?? []).length === 3 && t.endsWith('\r\n\r\n'));
+    client.write(
+      'POST /1 HTTP/1.1\r\nHost: a\r\nContent-Length: 3\r\n\r\nabcPOST /2 HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nxy\r\n0\r\n\r\nGET /3 HTTP/1.1\r\nHost: a\r\n\r\n',
+    );
+    const text = await client.until(
+      (t) => (t.match(/HTTP\/1.1 200/g) ?? []).length === 3 && t.endsWith('\r\n\r\n'),
+    );
     expect(statusLines(text)).toEqual(['HTTP/1.1 200 OK', 'HTTP/1.1 200 OK', 'HTTP/1.1 200 OK']);
     expect(text.indexOf('X-Target: /1')).toBeLessThan(text.indexOf('X-Target: /2'));
     expect(text.indexOf('X-Target: /2')).toBeLessThan(text.indexOf('X-Target: /3'));
@@ -117,7 +156,8 @@ describe('standalone server on raw sockets', () => {
   it('parses a head and body written one byte at a time', async () => {
     const { port } = await serve(echoLength);
     const client = await rawClient(port);
-    const wire = 'PUT /slow HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\nX-T: 1\r\n\r\n';
+    const wire =
+      'PUT /slow HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\nX-T: 1\r\n\r\n';
     for (const byte of wire) {
       client.write(byte);
       await new Promise((resolve) => setImmediate(resolve));
@@ -130,7 +170,9 @@ describe('standalone server on raw sockets', () => {
   it('still answers after the client half-closes its side', async () => {
     const { port } = await serve(echoLength);
     const client = await rawClient(port);
-    client.write('POST /half HTTP/1.1\r\nHost: a\r\nContent-Length: 4\r\nConnection: close\r\n\r\ndata');
+    client.write(
+      'POST /half HTTP/1.1\r\nHost: a\r\nContent-Length: 4\r\nConnection: close\r\n\r\ndata',
+    );
     client.socket.end();
     const text = await client.untilEnd();
     expect(text).toMatch(/^HTTP\/1.1 200 OK\r\n/);
@@ -138,14 +180,26 @@ describe('standalone server on raw sockets', () => {
   });
 
   it.each([
-    ['Content-Length with Transfer-Encoding', 'POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n', 400],
-    ['a differing Content-Length list', 'POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 3, 4\r\n\r\nabc', 400],
-    ['a request coding that is not chunked', 'POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: gzip\r\n\r\nabc', 400],
-    ['a malformed head', 'GET / HTTP/1.1\r\nHost a\r\n\r\n', 400],
-    ['a bare LF in the head', 'GET / HTTP/1.1\nHost: a\n\n', 400],
-    ['a missing Host', 'GET / HTTP/1.1\r\n\r\n', 400],
-    ['an oversized head', `GET / HTTP/1.1\r\nHost: a\r\nX: ${'v'.repeat(20000)}\r\n\r\n`, 431],
-  ])('answers %s with %i and closes before any handler runs', async (_why, wire, status) => {
+    [
+      'Content-Length with Transfer-Encoding',
+      400,
+      'POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n',
+    ],
+    [
+      'a differing Content-Length list',
+      400,
+      'POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 3, 4\r\n\r\nabc',
+    ],
+    [
+      'a request coding that is not chunked',
+      400,
+      'POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: gzip\r\n\r\nabc',
+    ],
+    ['a malformed head', 400, 'GET / HTTP/1.1\r\nHost a\r\n\r\n'],
+    ['a bare LF in the head', 400, 'GET / HTTP/1.1\nHost: a\n\n'],
+    ['a missing Host', 400, 'GET / HTTP/1.1\r\n\r\n'],
+    ['an oversized head', 431, `GET / HTTP/1.1\r\nHost: a\r\nX: ${'v'.repeat(20000)}\r\n\r\n`],
+  ])('answers %s with %i and closes before any handler runs', async (_why, status, wire) => {
     let handled = 0;
     const { port } = await serve(() => {
       handled++;
@@ -162,23 +216,26 @@ describe('standalone server on raw sockets', () => {
     ['a 0x prefix', '0x5\r\nhello\r\n0\r\n\r\n'],
     ['a bare LF after the chunk-size', '5\nhello\r\n0\r\n\r\n'],
     ['chunk data without CRLF', '5\r\nhelloX0\r\n\r\n'],
-  ])('answers a chunked body with %s by 400 and closing, the handler seeing no byte of it', async (_why, body) => {
-    const received: Buffer[] = [];
-    let failure: Error | undefined;
-    const { port } = await serve(async (exchange) => {
-      try {
-        for await (const chunk of exchange.body) received.push(Buffer.from(chunk as Uint8Array));
-      } catch (error) {
-        failure = error as Error;
-      }
-    });
-    const client = await rawClient(port);
-    client.write(`POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n${body}`);
-    const text = await client.untilEnd();
-    expect(text.startsWith('HTTP/1.1 400 ')).toBe(true);
-    expect(failure?.name).toBe('H1Error');
-    expect(Buffer.concat(received).toString()).not.toContain('hello');
-  });
+  ])(
+    'answers a chunked body with %s by 400 and closing, the handler seeing no byte of it',
+    async (_why, body) => {
+      const received: Buffer[] = [];
+      let failure: Error | undefined;
+      const { port } = await serve(async (exchange) => {
+        try {
+          for await (const chunk of exchange.body) received.push(Buffer.from(chunk as Uint8Array));
+        } catch (error) {
+          failure = error as Error;
+        }
+      });
+      const client = await rawClient(port);
+      client.write(`POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n${body}`);
+      const text = await client.untilEnd();
+      expect(text.startsWith('HTTP/1.1 400 ')).toBe(true);
+      expect(failure?.name).toBe('H1Error');
+      expect(Buffer.concat(received).toString()).not.toContain('hello');
+    },
+  );
 
   it('sends 100 Continue on the first read of the body, not before', async () => {
     let release!: () => void;
@@ -206,11 +263,15 @@ describe('standalone server on raw sockets', () => {
     const { port } = await serve(async (exchange) => {
       const body = await collect(exchange.body);
       const out = exchange.respond(200);
-      out.setTrailers({ 'X-Echo-Trailer': exchange.trailers.map(([n, v]) => `${n}=${v}`).join(';') });
+      out.setTrailers({
+        'X-Echo-Trailer': exchange.trailers.map(([n, v]) => `${n}=${v}`).join(';'),
+      });
       out.end(body);
     });
     const client = await rawClient(port);
-    client.write('POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\nChecksum: 42\r\n\r\n');
+    client.write(
+      'POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\nChecksum: 42\r\n\r\n',
+    );
     const text = await client.until((t) => t.endsWith('0\r\nX-Echo-Trailer: Checksum=42\r\n\r\n'));
     expect(text).toContain('Transfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n');
     client.close();
@@ -219,7 +280,10 @@ describe('standalone server on raw sockets', () => {
   it('sends no body for HEAD and 204, and close-delimits for an HTTP/1.0 peer', async () => {
     const { port } = await serve((exchange) => {
       if (exchange.request.target === '/nc') exchange.respond(204).end();
-      else exchange.respond(200, { 'Content-Length': 5 }).end(exchange.request.method === 'HEAD' ? undefined : 'hello');
+      else
+        exchange
+          .respond(200, { 'Content-Length': 5 })
+          .end(exchange.request.method === 'HEAD' ? undefined : 'hello');
     });
     const head = await rawClient(port);
     head.write('HEAD / HTTP/1.1\r\nHost: a\r\n\r\nGET /nc HTTP/1.1\r\nHost: a\r\n\r\n');
@@ -271,7 +335,12 @@ describe('standalone server on raw sockets', () => {
   });
 
   it('closes an idle keep-alive connection after idleTimeout and times out a slow head with 408', async () => {
-    const { port } = await serve((exchange) => exchange.respond(200, { 'Content-Length': 0 }).end(), { idleTimeout: 100, headTimeout: 150 });
+    const { port } = await serve(
+      (exchange) => {
+        exchange.respond(200, { 'Content-Length': 0 }).end();
+      },
+      { idleTimeout: 100, headTimeout: 150 },
+    );
     const idle = await rawClient(port);
     idle.write('GET / HTTP/1.1\r\nHost: a\r\n\r\n');
     const text = await idle.untilEnd();
@@ -297,8 +366,9 @@ describe('standalone server on raw sockets', () => {
     await client.until((t) => t.includes('first '));
     const closed = server.close();
     release();
-    await closed;
     expect(await client.untilEnd()).toContain('4\r\nlast\r\n0\r\n\r\n');
+    client.close();
+    await closed;
 
     const { server: second, port: port2 } = await serve(() => new Promise<void>(() => {}));
     const stuck = await rawClient(port2);

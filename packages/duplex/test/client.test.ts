@@ -1,0 +1,159 @@
+import { once } from 'node:events';
+import { createServer as createHttpServer, type Server } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
+import { createServer as createNetServer } from 'node:net';
+import { Transform } from 'node:stream';
+import { type ClientExchange, createServer, H1Error, type H1Server, request } from '@h1kit/duplex';
+import { afterEach, describe, expect, it } from 'vitest';
+import { closeServer, collect, listen, selfSignedCertificate } from './helpers.js';
+
+const servers: Server[] = [];
+const h1servers: H1Server[] = [];
+afterEach(async () => {
+  await Promise.all(servers.splice(0).map(closeServer));
+  await Promise.all(h1servers.splice(0).map((s) => s.close({ force: true })));
+});
+
+function lineEchoServer(): Server {
+  const server = createHttpServer((req, res) => {
+    const echo = new Transform({ transform: (chunk, _e, done) => done(null, `echo: ${chunk}`) });
+    req.pipe(echo).pipe(res);
+  });
+  servers.push(server);
+  return server;
+}
+
+async function pingPong(exchange: ClientExchange, rounds: number): Promise<string> {
+  const response = await exchange.response;
+  response.body.setEncoding('latin1');
+  const lines = response.body[Symbol.asyncIterator]();
+  let answers = '';
+  for (let round = 1; round <= rounds; round++) {
+    exchange.body.write(`line ${round}\n`);
+    while (!answers.includes(`line ${round}\n`)) answers += (await lines.next()).value;
+  }
+  exchange.body.end();
+  for (let next = await lines.next(); !next.done; next = await lines.next()) answers += next.value;
+  return answers;
+}
+
+describe('request(): the full-duplex client', () => {
+  it('plays ping-pong with node:http: each line is written only after the answer to the last one was read', async () => {
+    const port = await listen(lineEchoServer());
+    // node:http answers its head only with the first body byte; ask for it with a first write.
+    const exchange = request(`http://127.0.0.1:${port}/echo`, { method: 'POST' });
+    exchange.body.write('line 0\n');
+    const answers = await pingPong(exchange, 4);
+    expect(answers).toBe(
+      ['line 0', 'line 1', 'line 2', 'line 3', 'line 4'].map((l) => `echo: ${l}\n`).join(''),
+    );
+  });
+
+  it('sends and receives trailers, and reads the response while the request body is open', async () => {
+    const server = createServer(async (exchange) => {
+      const out = exchange.respond(200);
+      out.write('early\n');
+      const body = await collect(exchange.body);
+      out.setTrailers({
+        'X-Got': `${body.length};${exchange.trailers.map(([n, v]) => `${n}=${v}`).join(',')}`,
+      });
+      out.end('late\n');
+    });
+    h1servers.push(server);
+    const { port } = await server.listen();
+    const exchange = request(`http://127.0.0.1:${port}/`, { method: 'PUT' });
+    const response = await exchange.response;
+    const first = await once(response.body, 'data');
+    expect(Buffer.from(first[0]).toString()).toBe('early\n');
+    expect(exchange.body.writableEnded).toBe(false);
+    exchange.body.setTrailers({ Checksum: 'abc' });
+    exchange.body.end('12345');
+    const rest = await collect(response.body);
+    expect(rest.toString()).toBe('late\n');
+    expect(response.trailers).toEqual([['X-Got', '5;Checksum=abc']]);
+  });
+
+  it('sends a Content-Length body when told its length, and no body for GET', async () => {
+    const seen: string[] = [];
+    const server = createServer(async (exchange) => {
+      const body = await collect(exchange.body);
+      seen.push(
+        `${exchange.request.method} ${exchange.request.headers['content-length'] ?? '-'} ${exchange.request.headers['transfer-encoding'] ?? '-'} ${body}`,
+      );
+      exchange.respond(204).end();
+    });
+    h1servers.push(server);
+    const { port } = await server.listen();
+    const put = request(`http://127.0.0.1:${port}/`, {
+      method: 'PUT',
+      headers: { 'Content-Length': 3 },
+    });
+    put.body.end('abc');
+    expect((await put.response).status).toBe(204);
+    const get = request(`http://127.0.0.1:${port}/`);
+    const response = await get.response;
+    expect((await collect(response.body)).length).toBe(0);
+    expect(seen).toEqual(['PUT 3 - abc', 'GET - - ']);
+  });
+
+  it('reports 1xx responses and takes the connection over after a 101', async () => {
+    const server = createHttpServer();
+    servers.push(server);
+    server.on('upgrade', (_req, socket, head) => {
+      socket.write(
+        'HTTP/1.1 103 Early Hints\r\nLink: </a>\r\n\r\nHTTP/1.1 101 Switching Protocols\r\nUpgrade: echo\r\nConnection: Upgrade\r\n\r\nhello from the other protocol',
+      );
+      socket.write(head);
+      socket.pipe(socket);
+    });
+    const port = await listen(server);
+    const exchange = request(`http://127.0.0.1:${port}/`, {
+      headers: { Upgrade: 'echo', Connection: 'Upgrade' },
+    });
+    const hints: number[] = [];
+    exchange.on('informational', (head) => hints.push(head.status));
+    const { socket, head, response } = await exchange.hijack();
+    expect(response.status).toBe(101);
+    expect(hints).toEqual([103]);
+    let received = Buffer.from(head).toString();
+    socket.on('data', (chunk: Buffer) => {
+      received += chunk.toString();
+    });
+    socket.write(' and back');
+    while (!received.endsWith(' and back')) await once(socket, 'data');
+    expect(received).toBe('hello from the other protocol and back');
+    socket.destroy();
+  });
+
+  it('speaks TLS', async () => {
+    const { key, cert } = selfSignedCertificate();
+    const server = createHttpsServer({ key, cert }, (req, res) => req.pipe(res));
+    servers.push(server);
+    const port = await listen(server);
+    const exchange = request(`https://127.0.0.1:${port}/`, { method: 'POST', tls: { ca: cert } });
+    exchange.body.end('secret');
+    const response = await exchange.response;
+    expect((await collect(response.body)).toString()).toBe('secret');
+  });
+
+  it('fails the response body with H1Error when the server closes mid-body, and rejects a malformed head', async () => {
+    const cut = createNetServer((socket) => {
+      socket.end('HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nabc');
+    });
+    cut.listen(0, '127.0.0.1');
+    await once(cut, 'listening');
+    const exchange = request(`http://127.0.0.1:${(cut.address() as { port: number }).port}/`);
+    const response = await exchange.response;
+    await expect(collect(response.body)).rejects.toBeInstanceOf(H1Error);
+
+    const bad = createNetServer((socket) => {
+      socket.end('HTTP/1.1 200 OK\r\nBad Header\r\n\r\n');
+    });
+    bad.listen(0, '127.0.0.1');
+    await once(bad, 'listening');
+    const broken = request(`http://127.0.0.1:${(bad.address() as { port: number }).port}/`);
+    await expect(broken.response).rejects.toMatchObject({ code: 'ERR_H1_INVALID_HEAD' });
+    cut.close();
+    bad.close();
+  });
+});
