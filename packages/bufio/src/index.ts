@@ -1,1 +1,7 @@
-export {};
+export { BufioErrorCode, H1Error } from './errors.js';
+export type { BufferedReaderOptions, Line, Released } from './reader.js';
+export { BufferedReader } from './reader.js';
+export type { ReadWriter, RecoverOptions } from './recover.js';
+export { recover } from './recover.js';
+export type { BufferedWriterOptions } from './writer.js';
+export { BufferedWriter } from './writer.js';

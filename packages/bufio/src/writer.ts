@@ -1,0 +1,185 @@
+import type { Writable } from 'node:stream';
+import { BufioErrorCode, checkSize, DEFAULT_SIZE, H1Error, invalidArgument } from './errors.js';
+import { EMPTY } from './queue.js';
+
+export interface BufferedWriterOptions {
+  /** Bytes gathered before they go to the sink; writes of this size or more are not copied. */
+  size?: number;
+}
+
+const DONE: Promise<void> = Promise.resolve();
+
+/**
+ * Go's `bufio.Writer` over a Node `Writable`. Small writes are copied into an arena and reach the
+ * sink as one chunk; a write of `size` bytes or more goes by reference, in one corked `writev`
+ * with whatever was gathered before it. The arena is never rewritten where the sink may still
+ * hold a view of it: after a flush, writes continue past the flushed bytes, and a full arena is
+ * replaced, not reused.
+ */
+export class BufferedWriter<S extends Writable = Writable> {
+  readonly #sink: S;
+  readonly #size: number;
+  #arena: Uint8Array = EMPTY;
+  /** The gathered bytes not yet sent are `#arena[#start, #end)`. */
+  #start = 0;
+  #end = 0;
+  /** Sink writes not yet called back. */
+  #inflight = 0;
+  #settled: Array<{ resolve: () => void; reject: (error: Error) => void }> = [];
+  /** Why the sink failed: its error, or its close with bytes not taken. */
+  #error: Error | undefined;
+  #attached = true;
+  #released = false;
+
+  constructor(sink: S, options: BufferedWriterOptions = {}) {
+    this.#size = checkSize(options.size ?? DEFAULT_SIZE);
+    if (sink.writableObjectMode) throw invalidArgument('the sink must take bytes, not objects');
+    this.#sink = sink;
+    sink.on('error', this.#onError);
+    sink.on('close', this.#onClose);
+    if (sink.destroyed) this.#onClose();
+  }
+
+  /** Bytes written but not yet sent to the sink. */
+  get buffered(): number {
+    return this.#end - this.#start;
+  }
+
+  /** Bytes `write()` can take before it must send to the sink. */
+  get available(): number {
+    return this.#end === this.#start ? this.#size : this.#arena.length - this.#end;
+  }
+
+  get size(): number {
+    return this.#size;
+  }
+
+  /**
+   * Takes `bytes` in order with every other write. Resolves at once unless the bytes had to go
+   * to the sink and it is above its high-water mark: then once the sink has taken everything.
+   * Bytes passed by reference (`size` or more) must not change until `flush()` resolves.
+   */
+  write(bytes: Uint8Array): Promise<void> {
+    const refused = this.#refused();
+    if (refused !== undefined) return Promise.reject(refused);
+    const n = bytes.length;
+    const pending = this.#end - this.#start;
+    if (n < this.#size && n <= (pending === 0 ? this.#size : this.#arena.length - this.#end)) {
+      if (n > this.#arena.length - this.#end) this.#newArena();
+      this.#arena.set(bytes, this.#end);
+      this.#end += n;
+      return DONE;
+    }
+    let full: boolean;
+    if (n >= this.#size) {
+      if (pending > 0) {
+        this.#sink.cork();
+        this.#sendPending();
+        full = this.#send(bytes);
+        this.#sink.uncork();
+      } else {
+        full = this.#send(bytes);
+      }
+    } else {
+      full = this.#sendPending();
+      this.#newArena();
+      this.#arena.set(bytes);
+      this.#end = n;
+    }
+    return full ? this.#whenSettled() : DONE;
+  }
+
+  /** Sends what is gathered; resolves once the sink has called back for every byte written. */
+  flush(): Promise<void> {
+    const refused = this.#refused();
+    if (refused !== undefined) return Promise.reject(refused);
+    if (this.#end > this.#start) this.#sendPending();
+    return this.#inflight === 0 ? DONE : this.#whenSettled();
+  }
+
+  /**
+   * Detaches from the sink and returns the bytes gathered but not sent; writes already sent go
+   * on. Later calls fail with `ERR_BUFIO_RELEASED`.
+   */
+  release(): Uint8Array {
+    const pending = this.#arena.subarray(this.#start, this.#end);
+    this.#start = this.#end;
+    this.#detach();
+    this.#released = true;
+    return pending;
+  }
+
+  #refused(): Error | undefined {
+    if (this.#released) return new H1Error(BufioErrorCode.RELEASED, 'the writer was released');
+    if (this.#error === undefined && !this.#attached) this.#error = this.#closed();
+    return this.#error;
+  }
+
+  #newArena(): void {
+    this.#arena = Buffer.allocUnsafe(this.#size);
+    this.#start = 0;
+    this.#end = 0;
+  }
+
+  #sendPending(): boolean {
+    const arena = this.#arena;
+    const start = this.#start;
+    this.#start = this.#end;
+    // A Buffer view spares the sink's conversion of a plain Uint8Array on every write.
+    return this.#send(Buffer.from(arena.buffer, arena.byteOffset + start, this.#end - start));
+  }
+
+  /** Returns whether the sink asks the writer to wait. */
+  #send(chunk: Uint8Array): boolean {
+    this.#inflight++;
+    return !this.#sink.write(chunk, this.#onWritten);
+  }
+
+  #whenSettled(): Promise<void> {
+    return new Promise((resolve, reject) => {
+      this.#settled.push({ resolve, reject });
+    });
+  }
+
+  #onWritten = (error?: Error | null): void => {
+    this.#inflight--;
+    if (error) this.#fail(error);
+    else if (this.#inflight === 0) this.#settle();
+  };
+
+  #settle(): void {
+    const waiting = this.#settled;
+    if (waiting.length === 0) return;
+    this.#settled = [];
+    const error = this.#error;
+    for (const w of waiting) {
+      if (error === undefined) w.resolve();
+      else w.reject(error);
+    }
+  }
+
+  #fail(error: Error): void {
+    this.#error ??= error;
+    this.#settle();
+  }
+
+  #onError = (error: Error): void => this.#fail(error);
+
+  #onClose = (): void => {
+    this.#detach();
+    // Node calls back every write before 'close'; a write still out now was lost with the sink.
+    if (this.#inflight > 0 || this.#end > this.#start) this.#fail(this.#closed());
+    else this.#settle();
+  };
+
+  #closed(): H1Error {
+    return new H1Error(BufioErrorCode.PREMATURE_CLOSE, 'the sink closed');
+  }
+
+  #detach(): void {
+    if (!this.#attached) return;
+    this.#attached = false;
+    this.#sink.off('error', this.#onError);
+    this.#sink.off('close', this.#onClose);
+  }
+}
