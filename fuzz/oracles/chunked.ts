@@ -13,14 +13,32 @@ export type Outcome =
 export interface Dialect {
   /** BWS around `;` and `=` in chunk-ext (RFC 9112 allows it; llhttp rejects it). */
   bws: boolean;
-  /** `;name=` with nothing after `=` (not in the grammar; llhttp accepts it). */
-  emptyExtValue: boolean;
+  /**
+   * A chunk-ext value read as token chars then at most one quoted-string, either part empty
+   * (`a=`, `a=b"c"`): not in the grammar; llhttp reads values so.
+   */
+  looseExtValue: boolean;
+  /**
+   * An empty chunk-ext name when `=` or `;` follows (`;=v`, `;;a`): not in the grammar; llhttp
+   * accepts it, though not an empty name right before CR.
+   */
+  emptyExtName: boolean;
   /** Content-Length or Transfer-Encoding as trailer fields refused (llhttp refuses them). */
   refuseFramingTrailers: boolean;
 }
 
-export const RFC_9112: Dialect = { bws: true, emptyExtValue: false, refuseFramingTrailers: false };
-export const LLHTTP: Dialect = { bws: false, emptyExtValue: true, refuseFramingTrailers: true };
+export const RFC_9112: Dialect = {
+  bws: true,
+  looseExtValue: false,
+  emptyExtName: false,
+  refuseFramingTrailers: false,
+};
+export const LLHTTP: Dialect = {
+  bws: false,
+  looseExtValue: true,
+  emptyExtName: true,
+  refuseFramingTrailers: true,
+};
 
 export const CHUNKED_HEAD = 'POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n';
 
@@ -73,8 +91,12 @@ const FIELD_LINE = new RegExp(`(${TCHAR}+):([\\t \\x21-\\x7e\\x80-\\xff]*)\\r\\n
 
 function sizeLinePattern(dialect: Dialect): RegExp {
   const ws = dialect.bws ? '[ \\t]*' : '';
-  const value = `(?:${TCHAR}+|${QUOTED_STRING})${dialect.emptyExtValue ? '?' : ''}`;
-  const ext = `(?:${ws};${ws}${TCHAR}+(?:${ws}=${ws}${value})?)*`;
+  const value = dialect.looseExtValue
+    ? `${TCHAR}*(?:${QUOTED_STRING})?`
+    : `(?:${TCHAR}+|${QUOTED_STRING})`;
+  const named = `${TCHAR}+(?:${ws}=${ws}${value})?`;
+  const item = dialect.emptyExtName ? `(?:${named}|=${value}|(?=;))` : named;
+  const ext = `(?:${ws};${ws}${item})*`;
   return new RegExp(`([0-9A-Fa-f]+)${ext}\\r\\n`, 'y');
 }
 

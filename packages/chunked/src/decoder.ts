@@ -139,10 +139,11 @@ export class ChunkedDecoder {
       const digit = HEX[bytes[p]!]!;
       if (digit < 0) break;
       size = size * 16 + digit;
+      if (size > this.maxChunkSize) return pos;
       p++;
     }
     if (p === first || p + 1 >= n || bytes[p] !== CR || bytes[p + 1] !== LF) return pos;
-    if (size === 0 || size > this.maxChunkSize) return pos;
+    if (size === 0) return pos;
     this.state = DATA;
     this.remaining = size;
     return p + 2;
@@ -265,7 +266,7 @@ export class ChunkedDecoder {
   /** The chunk-size line ended just before `next`: on to its data, or to the trailer section. */
   private endSizeLine(next: number): void {
     const size = this.remaining;
-    if (this.collector !== undefined && this.state === SIZE_LF) {
+    if (this.collector !== undefined) {
       const chunkExt = this.collector.take();
       if (chunkExt.length > 0) this.callOnChunkExt(chunkExt, size, next);
     }
