@@ -85,6 +85,9 @@ export class ChunkedDecoder {
    */
   push(bytes: Uint8Array): ChunkedPushResult {
     if (this.state >= DONE) throw this.refusal();
+    if (!(bytes instanceof Uint8Array)) {
+      throw new TypeError(`push() takes a Uint8Array, got ${typeof bytes}`);
+    }
     const data: Uint8Array[] = [];
     const n = bytes.length;
     const buffer = bytes.buffer;

@@ -261,6 +261,12 @@ describe('ChunkedDecoder: lifecycle', () => {
     expect(catchError(() => decoder.finish())).toBe(first);
   });
 
+  it('refuses input that is not a Uint8Array with a TypeError, leaving the decoder usable', () => {
+    const decoder = new ChunkedDecoder();
+    expect(() => decoder.push('0\r\n\r\n' as never)).toThrow(TypeError);
+    expect(decoder.push(bytes('0\r\n\r\n')).done).toBe(true);
+  });
+
   it('an empty push changes nothing', () => {
     const decoder = new ChunkedDecoder();
     expect(decoder.push(new Uint8Array(0))).toEqual({
