@@ -35,7 +35,8 @@ export interface Figures {
 /**
  * Measures every contender in `rounds` short tinybench runs, alternating their order, and
  * reports medians: on a shared machine whose speed drifts by 2x within a minute (seen here),
- * interleaving is what keeps a ratio between two contenders meaningful.
+ * interleaving is what keeps a ratio between two contenders meaningful. Ratios are the median of
+ * the per-round ratios, each pairing figures measured a moment apart.
  */
 export async function compare(spec: Comparison): Promise<Figures> {
   const rounds = spec.rounds ?? 7;
@@ -59,7 +60,16 @@ export async function compare(spec: Comparison): Promise<Figures> {
   }
   const figures: Figures = {};
   for (const [name, values] of samples) figures[name] = median(values);
-  report(spec, figures);
+  // Ratios pair the figures of one round, measured a moment apart, before taking the median.
+  const ratios: Figures = {};
+  for (const ours of spec.contenders.filter((c) => c.role === 'ours')) {
+    for (const peer of spec.contenders.filter((c) => c.role === 'peer')) {
+      const a = samples.get(ours.name)!;
+      const b = samples.get(peer.name)!;
+      ratios[`${ours.name}/${peer.name}`] = median(a.map((value, i) => value / b[i]!));
+    }
+  }
+  report(spec, figures, ratios);
   return figures;
 }
 
@@ -88,7 +98,7 @@ export function report(
     const value = figures[c.name]!;
     let line = `  ${c.role === 'peer' ? 'peer' : 'ours'}  ${c.name.padEnd(width)}${formatFigure(value).padStart(12)} ${spec.unit}`;
     if (c.role === 'ours') {
-      const ratios = peers.map((p) => `${(value / figures[p.name]!).toFixed(2)}x ${p.name}`);
+      const ratios = peers.map((p) => `${ratio(c.name, p.name).toFixed(2)}x ${p.name}`);
       line += `   ${ratios.join(', ')}`;
     }
     console.log(line);

@@ -20,9 +20,6 @@ const SERVERS = [
 ] as const;
 type Kind = (typeof SERVERS)[number];
 
-if (process.argv[2] === '--serve') await serve(process.argv[3] as Kind);
-else await main();
-
 async function serve(kind: Kind): Promise<void> {
   const ready = (port: number) => process.send!({ port });
   if (kind === 'raw net echo') {
@@ -160,7 +157,7 @@ async function main(): Promise<void> {
       unit: 'MB/s each way',
       perOp: TOTAL / 1e6,
       time: 0,
-      rounds: 5,
+      rounds: Number(process.env.H1_BENCH_ROUNDS ?? 5),
       iterations: 1,
       warmup: true,
       target: 0.95,
@@ -213,3 +210,6 @@ async function main(): Promise<void> {
     for (const { child } of running.values()) child.kill();
   }
 }
+
+if (process.argv[2] === '--serve') await serve(process.argv[3] as Kind);
+else await main();
