@@ -90,7 +90,10 @@ export function batch(times: number, fn: () => unknown): () => void {
 export function report(
   spec: Omit<Comparison, 'contenders'> & { contenders: Array<Omit<Contender, 'fn'>> },
   figures: Figures,
+  pairedRatios?: Figures,
 ): void {
+  const ratio = (ours: string, peer: string): number =>
+    pairedRatios?.[`${ours}/${peer}`] ?? figures[ours]! / figures[peer]!;
   const width = Math.max(...spec.contenders.map((c) => c.name.length)) + 2;
   console.log(`\n== ${spec.title} ==`);
   const peers = spec.contenders.filter((c) => c.role === 'peer');
@@ -107,10 +110,10 @@ export function report(
     for (const c of spec.contenders.filter((x) => x.role === 'ours')) {
       for (const p of peers) {
         if (spec.targetPeer !== undefined && p.name !== spec.targetPeer) continue;
-        const ratio = figures[c.name]! / figures[p.name]!;
-        const verdict = ratio >= spec.target ? 'met' : 'MISSED';
+        const r = ratio(c.name, p.name);
+        const verdict = r >= spec.target ? 'met' : 'MISSED';
         console.log(
-          `  target ${spec.target}x ${p.name} for ${c.name}: ${ratio.toFixed(2)}x, ${verdict}`,
+          `  target ${spec.target}x ${p.name} for ${c.name}: ${r.toFixed(2)}x, ${verdict}`,
         );
       }
     }
