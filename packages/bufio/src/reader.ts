@@ -61,7 +61,8 @@ export class BufferedReader<S extends Readable = Readable> {
     if (source.readableObjectMode || source.readableEncoding !== null) {
       throw invalidArgument('the source must deliver bytes: no object mode, no setEncoding()');
     }
-    if (source.listenerCount('data') > 0 || source.listenerCount('readable') > 0) {
+    const live = !source.readableEnded && !source.destroyed;
+    if (live && (source.listenerCount('data') > 0 || source.listenerCount('readable') > 0)) {
       throw new H1Error(
         BufioErrorCode.SOURCE_IN_USE,
         "the source has 'data' or 'readable' listeners that would take bytes from the reader",
@@ -249,7 +250,8 @@ export class BufferedReader<S extends Readable = Readable> {
       destroy: (error, callback) => {
         if (!done) {
           this.#detach();
-          this.#source.destroy(error ?? undefined);
+          // The error was the consumer's and is reported on this stream; the source just closes.
+          this.#source.destroy();
         }
         callback(error);
       },
