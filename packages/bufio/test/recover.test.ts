@@ -138,12 +138,13 @@ describe('sockets from node:http', () => {
 
   it('the hijack path (onIncoming returns 2) after a pipelined request node:http answers first', async () => {
     const { server, dial } = await httpServer();
-    server.on('connection', (socket: Socket & { parser?: { onIncoming: Function } }) => {
+    type OnIncoming = (this: unknown, req: IncomingMessage, keepAlive: boolean) => unknown;
+    server.on('connection', (socket: Socket & { parser?: { onIncoming: OnIncoming } }) => {
       const parser = socket.parser!;
       const original = parser.onIncoming;
       parser.onIncoming = function (this: unknown, req: IncomingMessage, keepAlive: boolean) {
         if (req.url !== '/take') return original.call(this, req, keepAlive);
-        req.upgrade = true;
+        (req as IncomingMessage & { upgrade: boolean }).upgrade = true;
         original.call(this, req, keepAlive);
         return 2;
       };
