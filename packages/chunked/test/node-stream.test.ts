@@ -186,6 +186,17 @@ describe('ChunkedDecoderTransform', () => {
     });
   });
 
+  it('stops when its AbortSignal fires', async () => {
+    const controller = new AbortController();
+    const decoder = new ChunkedDecoderTransform({ signal: controller.signal });
+    decoder.resume();
+    decoder.write('5\r\nhel');
+    controller.abort();
+    const [error] = await once(decoder, 'error');
+    expect(error).toMatchObject({ name: 'AbortError' });
+    expect(decoder.destroyed).toBe(true);
+  });
+
   it('passes limits on to the decoder', async () => {
     const decoder = new ChunkedDecoderTransform({ maxChunkSize: 15 });
     decoder.resume();
