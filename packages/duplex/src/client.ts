@@ -225,7 +225,10 @@ export class ClientExchange extends EventEmitter {
 export function request(url: string | URL, options: RequestOptions = {}): ClientExchange {
   const target = typeof url === 'string' ? new URL(url) : url;
   if (target.protocol !== 'http:' && target.protocol !== 'https:') {
-    throw new H1Error('ERR_H1_INVALID_URL', `only http: and https: URLs, got ${target.protocol}`);
+    throw new H1Error(
+      DuplexErrorCode.INVALID_URL,
+      `only http: and https: URLs, got ${target.protocol}`,
+    );
   }
   return new ClientExchange(target, options);
 }

@@ -22,4 +22,8 @@ export const DuplexErrorCode = {
   HIJACK_UNSAFE: 'ERR_H1_HIJACK_UNSAFE',
   /** A ServerResponse method was called after its request was hijacked. */
   HIJACKED: 'ERR_H1_HIJACKED',
+  /** An HTTP/1.1 request without Host (RFC 9112 section 3.2). */
+  MISSING_HOST: 'ERR_H1_MISSING_HOST',
+  /** `request()` with a URL that is not http: or https:. */
+  INVALID_URL: 'ERR_H1_INVALID_URL',
 } as const;

@@ -1,6 +1,12 @@
 import { Readable, Writable } from 'node:stream';
 import type { ChunkedDecoderOptions } from '@h1kit/chunked';
-import { type FieldInput, type Framing, H1Error, serializeResponseHead } from '@h1kit/headers';
+import {
+  type FieldInput,
+  type Framing,
+  H1Error,
+  HeaderErrorCode,
+  serializeResponseHead,
+} from '@h1kit/headers';
 import { closeGracefully } from './close.js';
 import { DuplexErrorCode } from './errors.js';
 import { IncomingBody } from './incoming.js';
@@ -120,7 +126,7 @@ export class DuplexExchange {
     }
     if (status < 200) {
       throw new H1Error(
-        'ERR_H1_INVALID_STATUS',
+        HeaderErrorCode.INVALID_STATUS,
         `respond() takes a final status; send ${status} with informational()`,
       );
     }
@@ -146,7 +152,7 @@ export class DuplexExchange {
   informational(status: number, fields: FieldInput = {}): void {
     if (status < 100 || status > 199 || status === 101) {
       throw new H1Error(
-        'ERR_H1_INVALID_STATUS',
+        HeaderErrorCode.INVALID_STATUS,
         `informational() takes 100 or 102-199, got ${status}`,
       );
     }

@@ -3,6 +3,7 @@
 // `execute` returns the number of bytes the head took and everything after it is ours.
 import { createRequire } from 'node:module';
 import { H1Error, HeaderErrorCode } from '@h1kit/headers';
+import { DuplexErrorCode } from './errors.js';
 
 interface NativeParser {
   initialize(type: number, resource: object, maxHeaderSize: number, lenient: number): void;
@@ -96,10 +97,6 @@ export interface HeadLimits {
   /** Most field lines accepted. */
   maxFields: number;
 }
-
-export const HeadErrorCode = {
-  INVALID_HEAD: 'ERR_H1_INVALID_HEAD',
-} as const;
 
 /**
  * Parses one head at a time from a byte stream. `execute(bytes)` returns the number of bytes of
@@ -207,7 +204,7 @@ export class HeadParser {
       );
     }
     return new H1Error(
-      HeadErrorCode.INVALID_HEAD,
+      DuplexErrorCode.INVALID_HEAD,
       `malformed head: ${result.reason} (llhttp ${result.code})`,
       offset,
     );

@@ -6,7 +6,13 @@ import {
 } from 'node:net';
 import { createServer as createTlsServer, type TlsOptions } from 'node:tls';
 import type { ChunkedDecoderOptions } from '@h1kit/chunked';
-import { type Framing, framing, H1Error, serializeResponseHead } from '@h1kit/headers';
+import {
+  type Framing,
+  framing,
+  H1Error,
+  HeaderErrorCode,
+  serializeResponseHead,
+} from '@h1kit/headers';
 import { closeGracefully } from './close.js';
 import { DuplexErrorCode } from './errors.js';
 import { DuplexExchange } from './exchange.js';
@@ -152,7 +158,11 @@ class Connection implements WireConsumer {
       used = this.parser.execute(chunk);
     } catch (error) {
       this.reject(
-        error instanceof H1Error && error.code === 'ERR_H1_HEADERS_TOO_LARGE' ? 431 : 400,
+        error instanceof H1Error &&
+          (error.code === HeaderErrorCode.HEADERS_TOO_LARGE ||
+            error.code === HeaderErrorCode.TOO_MANY_FIELDS)
+          ? 431
+          : 400,
         error as Error,
       );
       return;
@@ -186,7 +196,7 @@ class Connection implements WireConsumer {
     try {
       if (request.version === '1.1' && request.headers.host === undefined) {
         throw new H1Error(
-          'ERR_H1_MISSING_HOST',
+          DuplexErrorCode.MISSING_HOST,
           'an HTTP/1.1 request must carry Host (RFC 9112 section 3.2)',
         );
       }
