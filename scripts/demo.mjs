@@ -47,3 +47,28 @@ for (const input of cases) {
 
 console.log('\na trailer section parsed strictly:');
 console.log(' ', parseFieldLines(Buffer.from('Checksum: abc123\r\nExpires: never\r\n\r\n')));
+
+// A full-duplex exchange: every line of the upload is answered before the next one is sent.
+const { createServer, request } = await import('@h1kit/duplex');
+const server = createServer(async (exchange) => {
+  const out = exchange.respond(200, { 'Content-Type': 'text/plain' });
+  for await (const chunk of exchange.body) out.write(Buffer.from(chunk).toString().toUpperCase());
+  out.end();
+});
+const { port } = await server.listen();
+console.log(`\na full-duplex exchange with an h1kit server on 127.0.0.1:${port}:`);
+const exchange = request(`http://127.0.0.1:${port}/shout`, { method: 'POST' });
+const response = await exchange.response;
+const answers = response.body[Symbol.asyncIterator]();
+for (const line of ['hello', 'while the upload is still open', 'goodbye']) {
+  exchange.body.write(line);
+  const answer = await answers.next();
+  console.log(
+    `  sent ${JSON.stringify(line)}, got ${JSON.stringify(Buffer.from(answer.value).toString())} back`,
+  );
+}
+exchange.body.end();
+for await (const _rest of answers) {
+  // drain the end of the response
+}
+await server.close();
