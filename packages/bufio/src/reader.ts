@@ -7,7 +7,7 @@ import {
   H1Error,
   invalidArgument,
 } from './errors.js';
-import { ByteQueue, EMPTY } from './queue.js';
+import { ByteQueue, EMPTY, search } from './queue.js';
 
 export interface BufferedReaderOptions {
   /** Bytes taken from the source before it is paused, and the longest `peek`/`readSlice`. */
@@ -92,7 +92,8 @@ export class BufferedReader<S extends Readable = Readable> {
     this.#enter();
     checkCount(n, 'peek(n)');
     if (n > this.#size) throw this.#full(`peek(${n}) is larger than the buffer (${this.#size})`);
-    return this.#attempt(() => this.#peekNow(n));
+    const now = this.#peekNow(n);
+    return now === WAIT ? this.#wait(() => this.#peekNow(n)) : now;
   }
 
   /** Up to `max` buffered bytes of one chunk, waiting only if none is buffered. Never copies. */
@@ -100,11 +101,18 @@ export class BufferedReader<S extends Readable = Readable> {
     this.#enter();
     if (max !== Number.POSITIVE_INFINITY) checkCount(max, 'read(max)');
     if (max === 0) return EMPTY;
-    return this.#attempt(() => this.#readNow(max));
+    const now = this.#readNow(max);
+    return now === WAIT ? this.#wait(() => this.#readNow(max)) : now;
   }
 
   async readByte(): Promise<number | null> {
     this.#enter();
+    const q = this.#q;
+    if (q.length > 0) {
+      const byte = q.head[q.pos]!;
+      this.#skip(1);
+      return byte;
+    }
     return this.#attempt(() => this.#readByteNow());
   }
 
@@ -117,6 +125,12 @@ export class BufferedReader<S extends Readable = Readable> {
     this.#enter();
     if (!Number.isInteger(delim) || delim < 0 || delim > 255) {
       throw invalidArgument(`readSlice(delim) takes a byte value, got ${String(delim)}`);
+    }
+    const { head, pos } = this.#q;
+    const i = search.call(head, delim, pos);
+    if (i !== -1 && i - pos < this.#size) {
+      this.#skip(i + 1 - pos);
+      return head.subarray(pos, i + 1);
     }
     let searched = 0;
     return this.#attempt(() => {
@@ -137,6 +151,14 @@ export class BufferedReader<S extends Readable = Readable> {
    */
   async readLine(): Promise<Line | null> {
     this.#enter();
+    // Most lines lie in the first chunk: no closure, no gathering.
+    const { head, pos } = this.#q;
+    const i = search.call(head, LF, pos);
+    if (i !== -1 && i - pos < this.#size) {
+      const line = head.subarray(pos, i > pos && head[i - 1] === CR ? i - 1 : i);
+      this.#skip(i + 1 - pos);
+      return { line, isPrefix: false };
+    }
     let searched = 0;
     return this.#attempt(() => {
       const q = this.#q;
@@ -166,6 +188,7 @@ export class BufferedReader<S extends Readable = Readable> {
     checkCount(n, 'readFull(n)');
     if (n === 0) return EMPTY;
     if (n > this.#size) return this.#readLarge(n);
+    if (this.#q.length >= n) return this.#take(n);
     return this.#attempt(() => {
       if (this.#q.length >= n) return this.#take(n);
       return this.#ended(() => (this.#q.length === 0 ? null : this.#short(n)));
