@@ -7,6 +7,7 @@ import {
   H1Error,
   invalidArgument,
 } from './errors.js';
+import { Intake, plain } from './intake.js';
 import { ByteQueue, EMPTY, search } from './queue.js';
 
 export interface BufferedReaderOptions {
@@ -41,18 +42,13 @@ type Attempt<T> = T | typeof WAIT;
  * Returned arrays are valid until the next call (as in Go): copy one to keep it.
  */
 export class BufferedReader<S extends Readable = Readable> {
-  readonly #source: S;
   readonly #size: number;
   readonly #q: ByteQueue;
-  /** `undefined` while the source is live, `null` once it ended, else why it failed. */
-  #end: Error | null | undefined;
-  #attached = false;
-  #paused = false;
+  readonly #in: Intake<S>;
   /** A call is waiting for the source; another one now would interleave with it. */
   #busy = false;
   /** Why public calls are refused: released, or handed to a Readable. */
   #refused: string | undefined;
-  #wake: (() => void) | undefined;
   /** A `readFull` larger than `size` holds its bytes here while it waits, for `release()`. */
   #partial: Uint8Array = EMPTY;
 
@@ -68,11 +64,10 @@ export class BufferedReader<S extends Readable = Readable> {
         "the source has 'data' or 'readable' listeners that would take bytes from the reader",
       );
     }
-    this.#source = source;
     this.#q = new ByteQueue(this.#size);
     const head = options.head;
     if (head !== undefined && head.length > 0) this.#q.push(plain(head));
-    this.#attach();
+    this.#in = new Intake(source, this.#q, this.#size);
   }
 
   /** Bytes that can be read now without waiting for the source. */
@@ -105,6 +100,7 @@ export class BufferedReader<S extends Readable = Readable> {
     return now === WAIT ? this.#wait(() => this.#readNow(max)) : now;
   }
 
+  /** The next byte, or `null` at the end. */
   async readByte(): Promise<number | null> {
     this.#enter();
     const q = this.#q;
@@ -235,18 +231,12 @@ export class BufferedReader<S extends Readable = Readable> {
   release(): Released<S> {
     if (this.#refused !== undefined) throw this.#refusal();
     this.#refused = 'the reader was released';
-    this.#detach();
-    if (this.#end === undefined) {
-      this.#source.pause();
-      // As node:http does for 'upgrade': the next consumer's 'data' listener starts the flow.
-      (this.#source as { readableFlowing: boolean | null }).readableFlowing = null;
-    }
     const partial = this.#partial;
     this.#partial = EMPTY;
     if (partial.length > 0) this.#q.unshift(partial);
     const head = this.#q.drain();
-    this.#notify();
-    return { source: this.#source, head };
+    this.#in.handBack();
+    return { source: this.#in.source, head };
   }
 
   /**
@@ -272,89 +262,13 @@ export class BufferedReader<S extends Readable = Readable> {
       },
       destroy: (error, callback) => {
         if (!done) {
-          this.#detach();
+          this.#in.stop();
           // The error was the consumer's and is reported on this stream; the source just closes.
-          this.#source.destroy();
+          this.#in.source.destroy();
         }
         callback(error);
       },
     });
-  }
-
-  // --- the source -------------------------------------------------------------------------
-
-  #attach(): void {
-    const source = this.#source;
-    if (source.readableEnded) {
-      this.#end = null;
-      return;
-    }
-    if (source.destroyed) {
-      this.#end = source.errored ?? this.#prematureClose();
-      return;
-    }
-    // Paused first, so that adding 'data' does not start a flow the buffer has no room for.
-    source.pause();
-    this.#paused = true;
-    source.on('data', this.#onData);
-    source.on('end', this.#onEnd);
-    source.on('error', this.#onError);
-    source.on('close', this.#onClose);
-    this.#attached = true;
-    if (this.#q.length < this.#size) this.#resume();
-  }
-
-  #detach(): void {
-    if (!this.#attached) return;
-    this.#attached = false;
-    const source = this.#source;
-    source.off('data', this.#onData);
-    source.off('end', this.#onEnd);
-    source.off('error', this.#onError);
-    source.off('close', this.#onClose);
-  }
-
-  #onData = (chunk: Uint8Array): void => {
-    if (chunk.length === 0) return;
-    const q = this.#q;
-    q.push(plain(chunk));
-    if (q.length >= this.#size && !this.#paused) {
-      this.#paused = true;
-      this.#source.pause();
-    }
-    this.#notify();
-  };
-
-  #onEnd = (): void => this.#finish(null);
-  #onError = (error: Error): void => this.#finish(error);
-  #onClose = (): void => this.#finish(this.#prematureClose());
-
-  #finish(end: Error | null): void {
-    this.#end ??= end;
-    this.#detach();
-    this.#notify();
-  }
-
-  #resume(): void {
-    this.#paused = false;
-    this.#source.resume();
-  }
-
-  #notify(): void {
-    const wake = this.#wake;
-    if (wake !== undefined) {
-      this.#wake = undefined;
-      wake();
-    }
-  }
-
-  #prematureClose(): H1Error {
-    const q = this.#q;
-    return new H1Error(
-      BufioErrorCode.PREMATURE_CLOSE,
-      'the source closed before its end',
-      q.consumed + q.length,
-    );
   }
 
   // --- the calls --------------------------------------------------------------------------
@@ -383,11 +297,8 @@ export class BufferedReader<S extends Readable = Readable> {
     this.#busy = true;
     try {
       for (;;) {
-        if (this.#paused && this.#attached) this.#resume();
-        await new Promise<void>((resolve) => {
-          this.#wake = resolve;
-        });
-        if (!this.#attached && this.#end === undefined) throw this.#refusal();
+        await this.#in.changed();
+        if (!this.#in.attached && this.#in.end === undefined) throw this.#refusal();
         const result = now();
         if (result !== WAIT) return result;
       }
@@ -398,7 +309,7 @@ export class BufferedReader<S extends Readable = Readable> {
 
   /** What a call that needs more bytes gets: wait, its own answer at the end, or the failure. */
   #ended<T>(atEnd: () => T): Attempt<T> {
-    const end = this.#end;
+    const end = this.#in.end;
     if (end === undefined) return WAIT;
     if (end !== null) throw end;
     return atEnd();
@@ -413,7 +324,7 @@ export class BufferedReader<S extends Readable = Readable> {
   #readNow(max: number): Attempt<Uint8Array | null> {
     if (this.#q.length > 0) {
       const chunk = this.#q.takeChunk(max);
-      this.#drained();
+      this.#in.drained();
       return chunk;
     }
     return this.#ended(() => null);
@@ -441,11 +352,11 @@ export class BufferedReader<S extends Readable = Readable> {
       return await this.#attempt(() => {
         const k = Math.min(this.#q.length, n - got);
         this.#q.copyOut(out, got, k);
-        this.#drained();
+        this.#in.drained();
         got += k;
         this.#partial = out.subarray(0, got);
         if (got === n) return out;
-        if (this.#end !== undefined && got > 0) {
+        if (this.#in.end !== undefined && got > 0) {
           // A refused call consumes nothing: what it gathered goes back before the rest.
           this.#q.unshift(this.#partial);
           this.#partial = EMPTY;
@@ -472,24 +383,12 @@ export class BufferedReader<S extends Readable = Readable> {
 
   #take(n: number): Uint8Array {
     const bytes = this.#q.take(n);
-    this.#drained();
+    this.#in.drained();
     return bytes;
   }
 
   #skip(n: number): void {
     this.#q.skip(n);
-    this.#drained();
+    this.#in.drained();
   }
-
-  /** Resumes a source paused for room once half the buffer is free again. */
-  #drained(): void {
-    if (this.#paused && this.#attached && this.#q.length <= this.#size >>> 1) this.#resume();
-  }
-}
-
-/** A chunk as a plain Uint8Array, so the buffer's arrays all share one shape. */
-function plain(chunk: Uint8Array): Uint8Array {
-  return chunk.constructor === Uint8Array
-    ? chunk
-    : new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength);
 }
