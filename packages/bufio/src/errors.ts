@@ -1,12 +1,10 @@
 /**
- * h1kit's one error type, as seen from a package that may import nothing of ours. It has the
- * shape of `@h1kit/headers`' `H1Error` (`code`, `offset`, name 'H1Error'), and `instanceof`
- * recognises any such error whichever package built it: `instanceof` on two distinct classes
- * would otherwise split one error type in two.
+ * h1kit's one error type, as a package that may import nothing of ours gets it. Every rejection
+ * of input is an `H1Error` with a stable, documented `code`; `offset` is the byte offset in the
+ * stream where the fault was found, when known.
  */
-export class H1Error extends Error {
+class H1ErrorClass extends Error {
   readonly code: string;
-  /** Byte offset in the stream where the fault was found, when known. */
   readonly offset: number | undefined;
 
   constructor(code: string, message: string, offset?: number, options?: { cause?: unknown }) {
@@ -18,20 +16,15 @@ export class H1Error extends Error {
   override get name(): string {
     return 'H1Error';
   }
-
-  static override [Symbol.hasInstance](this: unknown, value: unknown): boolean {
-    // A subclass keeps the ordinary prototype test: only H1Error itself is recognised by shape.
-    // biome-ignore lint/complexity/noThisInStatic: `this` is the class `instanceof` was asked about
-    if (this !== H1Error) return Function.prototype[Symbol.hasInstance].call(this, value);
-    return isH1ErrorShaped(value);
-  }
 }
 
-function isH1ErrorShaped(value: unknown): boolean {
-  if (typeof value !== 'object' || value === null) return false;
-  const { name, code } = value as { name?: unknown; code?: unknown };
-  return name === 'H1Error' && typeof code === 'string';
-}
+// One class per process, shared with @h1kit/headers through the same global key: whichever
+// package (or ESM/CJS copy of one) loads first defines it, and `instanceof` holds across all.
+const registry = globalThis as unknown as Record<symbol, typeof H1ErrorClass | undefined>;
+const key = Symbol.for('h1kit.H1Error');
+registry[key] ??= H1ErrorClass;
+export const H1Error = registry[key] as typeof H1ErrorClass;
+export type H1Error = H1ErrorClass;
 
 /** The codes `@h1kit/bufio` throws. Errors of the source or sink itself pass through unchanged. */
 export const BufioErrorCode = {
