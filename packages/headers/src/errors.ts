@@ -23,7 +23,8 @@ class H1ErrorClass extends Error {
 // would fail across them. @h1kit/bufio, which imports nothing of ours, registers the same way.
 const registry = globalThis as unknown as Record<symbol, typeof H1ErrorClass | undefined>;
 const key = Symbol.for('h1kit.H1Error');
-export const H1Error: typeof H1ErrorClass = registry[key] ?? (registry[key] = H1ErrorClass);
+registry[key] ??= H1ErrorClass;
+export const H1Error: typeof H1ErrorClass = registry[key];
 export type H1Error = H1ErrorClass;
 
 /** The codes `@h1kit/headers` throws. Other packages keep their own lists beside their code. */
