@@ -74,7 +74,11 @@ export interface LlhttpOptions {
   headResponse?: boolean;
   /** Call `finish()` after the last chunk, as on end of stream. Default true. */
   finish?: boolean;
-  /** Stop after the first message completes; later bytes are not parsed. */
+  /**
+   * Stop after the first message completes: later chunks are not executed. Bytes after the
+   * message within the same chunk are still parsed by llhttp (as a next message), so read
+   * `messages[0]` and not `error` when a chunk may hold more than one message.
+   */
   single?: boolean;
   maxHeaderSize?: number;
 }
@@ -135,11 +139,13 @@ export function llhttpParse(
     return options.headResponse ? 1 : 0;
   };
   parser[HTTPParser.kOnBody] = (chunk: Buffer) => {
+    // Copied: the buffer is llhttp's input, which the caller may reuse. Joined once, at the end.
     bodyParts.push(Buffer.from(chunk));
-    if (current) current.body = Buffer.concat(bodyParts);
   };
   parser[HTTPParser.kOnMessageComplete] = () => {
     if (!current) return;
+    current.body = Buffer.concat(bodyParts);
+    bodyParts = [];
     current.trailers = pendingHeaders;
     current.complete = true;
     pendingHeaders = [];
@@ -163,6 +169,8 @@ export function llhttpParse(
   } finally {
     parser.close();
   }
+  // A message cut short keeps the body it had.
+  if (current && !current.complete) current.body = Buffer.concat(bodyParts);
   return { messages, error };
 }
 

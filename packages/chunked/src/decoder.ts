@@ -1,7 +1,7 @@
 // The chunked transfer coding of RFC 9112 section 7.1, decoded incrementally: every state lives
 // in the decoder, so the wire may be cut anywhere (down to one byte per push). Chunk data is never
 // read or copied; only chunk-size lines, the CRLF after data and the trailer section are scanned.
-import { H1Error } from '@h1kit/headers';
+import { describeChar, H1Error } from '@h1kit/headers';
 import {
   ChunkExtCollector,
   chunkExtStep,
@@ -10,7 +10,6 @@ import {
   isSizeState,
   LINE_END,
 } from './chunk-ext.js';
-import { describeByte } from './describe.js';
 import { ChunkedErrorCode as Code } from './errors.js';
 import { type ChunkedDecoderOptions, DEFAULT_CHUNKED_LIMITS, limit } from './options.js';
 import { TrailerSection } from './trailer-section.js';
@@ -162,7 +161,7 @@ export class ChunkedDecoder {
           if (c !== CR) {
             throw this.fail(
               Code.EXPECTED_CRLF,
-              `${describeByte(c)} after chunk data where CRLF belongs`,
+              `${describeChar(c)} after chunk data where CRLF belongs`,
               pos,
             );
           }
@@ -172,7 +171,7 @@ export class ChunkedDecoder {
           if (c !== LF)
             throw this.fail(
               Code.EXPECTED_CRLF,
-              `CR after chunk data followed by ${describeByte(c)}, not LF`,
+              `CR after chunk data followed by ${describeChar(c)}, not LF`,
               pos,
             );
           this.state = SIZE_FIRST;
@@ -182,7 +181,7 @@ export class ChunkedDecoder {
           if (digit < 0) {
             throw this.fail(
               Code.INVALID_CHUNK_SIZE,
-              `chunk-size must start with a hex digit, got ${describeByte(c)}`,
+              `chunk-size must start with a hex digit, got ${describeChar(c)}`,
               pos,
             );
           }
@@ -216,7 +215,7 @@ export class ChunkedDecoder {
           if (c !== LF)
             throw this.fail(
               Code.EXPECTED_CRLF,
-              `CR after chunk-size followed by ${describeByte(c)}, not LF`,
+              `CR after chunk-size followed by ${describeChar(c)}, not LF`,
               pos,
             );
           this.endSizeLine(pos + 1);
@@ -256,12 +255,12 @@ export class ChunkedDecoder {
       const why =
         from === ExtState.SIZE_BWS
           ? 'whitespace after chunk-size not followed by ";"'
-          : `${describeByte(c)} in chunk-size`;
+          : `${describeChar(c)} in chunk-size`;
       return this.fail(Code.INVALID_CHUNK_SIZE, why, pos);
     }
     return this.fail(
       Code.INVALID_CHUNK_EXTENSION,
-      `${describeByte(c)} breaks the chunk-ext grammar`,
+      `${describeChar(c)} breaks the chunk-ext grammar`,
       pos,
     );
   }

@@ -7,4 +7,4 @@ export type { FieldSectionLimits } from './parse.js';
 export { DEFAULT_FIELD_SECTION_LIMITS, parseFieldLines } from './parse.js';
 export type { HttpVersion, RequestHeadOptions, ResponseHeadOptions } from './serialize.js';
 export { serializeRequestHead, serializeResponseHead } from './serialize.js';
-export { CharClass, charClass, isToken } from './syntax.js';
+export { CharClass, charClass, describeChar, isToken } from './syntax.js';
