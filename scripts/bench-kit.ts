@@ -26,6 +26,8 @@ export interface Comparison {
   rounds?: number;
   iterations?: number;
   warmup?: boolean;
+  /** Iterations run as warmup before the first round (default 16, tinybench's own). */
+  warmupIterations?: number;
 }
 
 export interface Figures {
@@ -47,6 +49,7 @@ export async function compare(spec: Comparison): Promise<Figures> {
       iterations: spec.iterations ?? 5,
       warmup: (spec.warmup ?? true) && round === 0,
       warmupTime: 300,
+      warmupIterations: spec.warmupIterations ?? 16,
       throws: true,
     });
     const order = round % 2 === 0 ? spec.contenders : [...spec.contenders].reverse();

@@ -157,12 +157,15 @@ async function main(): Promise<void> {
       unit: 'MB/s each way',
       perOp: TOTAL / 1e6,
       time: 0,
-      rounds: Number(process.env.H1_BENCH_ROUNDS ?? 5),
+      rounds: Number(process.env.H1_BENCH_ROUNDS ?? 11),
       iterations: 1,
       warmup: true,
+      warmupIterations: 1,
       target: 0.95,
       targetPeer: 'raw net echo',
-      contenders: SERVERS.map((kind) => ({
+      contenders: SERVERS.filter(
+        (kind) => !process.env.H1_BENCH_ONLY || process.env.H1_BENCH_ONLY.split(',').includes(kind),
+      ).map((kind) => ({
         name: kind,
         role: kind.startsWith('h1kit') ? ('ours' as const) : ('peer' as const),
         fn: () => echoOnce(running.get(kind)!.port),

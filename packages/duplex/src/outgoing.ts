@@ -34,6 +34,7 @@ export class OutgoingBody extends Writable {
   private readonly framing: OutgoingFraming;
   private trailerFields: FieldInput | undefined;
   private onComplete: (() => void) | undefined;
+  private corked = false;
 
   constructor(options: OutgoingBodyOptions) {
     super({ highWaterMark: options.highWaterMark ?? 65536, decodeStrings: true });
@@ -92,6 +93,22 @@ export class OutgoingBody extends Writable {
     callback();
   }
 
+  /**
+   * Everything written in one tick leaves in one writev: a socket read often decodes into two
+   * chunks (a read rarely ends on a chunk boundary), and a pipe writes them one by one.
+   */
+  private corkUntilNextTick(): void {
+    if (this.corked) return;
+    this.corked = true;
+    this.socket.cork();
+    process.nextTick(this.releaseCork);
+  }
+
+  private readonly releaseCork = (): void => {
+    this.corked = false;
+    this.socket.uncork();
+  };
+
   private send(chunks: Uint8Array[], callback: Callback): void {
     const framing = this.framing;
     let size = 0;
@@ -125,7 +142,7 @@ export class OutgoingBody extends Writable {
       return;
     }
     let ok = true;
-    socket.cork();
+    this.corkUntilNextTick();
     for (let i = 0; i < chunks.length; i++) {
       const data = chunks[i]!;
       if (framing.kind !== 'chunked') {
@@ -135,8 +152,10 @@ export class OutgoingBody extends Writable {
       const parts = encodeChunk(data);
       for (let j = 0; j < parts.length; j++) ok = socket.write(parts[j]!);
     }
-    socket.uncork();
-    if (ok) {
+    // The socket says "full" past its own 16 KiB mark; waiting for 'drain' there would send the
+    // second view of a socket read in a writev of its own. Hold the producer only once the socket
+    // queues more than this body's high-water mark.
+    if (ok || socket.writableLength < this.writableHighWaterMark) {
       callback();
       return;
     }
