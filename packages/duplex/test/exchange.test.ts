@@ -1,21 +1,11 @@
 import { once } from 'node:events';
 import { createServer, type DuplexExchange, type H1Server, request } from '@h1kit/duplex';
-import { afterEach, describe, expect, it } from 'vitest';
-import { collect, rawClient, statusLines } from './helpers.js';
+import { describe, expect, it } from 'vitest';
+import { collect, rawClient, standaloneServers, statusLines } from './helpers.js';
 
-const servers: H1Server[] = [];
-afterEach(async () => {
-  await Promise.all(servers.splice(0).map((s) => s.close({ force: true })));
-});
-
-async function serve(
-  handler: (exchange: DuplexExchange) => void | Promise<void>,
-  options = {},
-): Promise<number> {
-  const server = createServer(handler, options);
-  servers.push(server);
-  return (await server.listen()).port;
-}
+const start = standaloneServers();
+const serve = async (...args: Parameters<typeof start>): Promise<number> =>
+  (await start(...args)).port;
 
 describe('DuplexExchange', () => {
   it('bounds memory when the handler does not read the body: the socket is paused, the client stalls', async () => {

@@ -7,6 +7,8 @@ import { type AddressInfo, connect, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
+import { createServer, type H1Server, type Handler, type ServerOptions } from '@h1kit/duplex';
+import { afterEach } from 'vitest';
 
 export async function listen(server: Server): Promise<number> {
   server.listen(0, '127.0.0.1');
@@ -134,3 +136,23 @@ export function statusLines(text: string): string[] {
 }
 
 export const tick = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
+
+/**
+ * Standalone h1kit servers for one test file: `serve()` starts one on a free port, and every one
+ * started is force-closed after each test.
+ */
+export function standaloneServers(): (
+  handler: Handler,
+  options?: ServerOptions,
+) => Promise<{ server: H1Server; port: number }> {
+  const servers: H1Server[] = [];
+  afterEach(async () => {
+    await Promise.all(servers.splice(0).map((s) => s.close({ force: true })));
+  });
+  return async (handler, options = {}) => {
+    const server = createServer(handler, options);
+    servers.push(server);
+    const { port } = await server.listen();
+    return { server, port };
+  };
+}

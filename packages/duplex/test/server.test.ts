@@ -3,23 +3,16 @@ import { once } from 'node:events';
 import { request as httpRequest } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import { createServer, type DuplexExchange, type H1Server } from '@h1kit/duplex';
-import { afterEach, describe, expect, it } from 'vitest';
-import { collect, rawClient, selfSignedCertificate, statusLines } from './helpers.js';
+import { describe, expect, it } from 'vitest';
+import {
+  collect,
+  rawClient,
+  selfSignedCertificate,
+  standaloneServers,
+  statusLines,
+} from './helpers.js';
 
-const servers: H1Server[] = [];
-afterEach(async () => {
-  await Promise.all(servers.splice(0).map((s) => s.close({ force: true })));
-});
-
-async function serve(
-  handler: (exchange: DuplexExchange) => void | Promise<void>,
-  options = {},
-): Promise<{ server: H1Server; port: number }> {
-  const server = createServer(handler, options);
-  servers.push(server);
-  const { port } = await server.listen();
-  return { server, port };
-}
+const serve = standaloneServers();
 
 /** Echoes each line of the request body as soon as it arrives, prefixed. */
 async function lineEcho(exchange: DuplexExchange): Promise<void> {
