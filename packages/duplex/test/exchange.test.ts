@@ -1,5 +1,5 @@
 import { once } from 'node:events';
-import { createServer, type DuplexExchange, type H1Server, request } from '@h1kit/duplex';
+import { type DuplexExchange, request } from '@h1kit/duplex';
 import { describe, expect, it } from 'vitest';
 import { collect, rawClient, standaloneServers, statusLines } from './helpers.js';
 

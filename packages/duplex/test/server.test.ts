@@ -2,7 +2,7 @@ import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { request as httpRequest } from 'node:http';
 import { request as httpsRequest } from 'node:https';
-import { createServer, type DuplexExchange, type H1Server } from '@h1kit/duplex';
+import type { DuplexExchange } from '@h1kit/duplex';
 import { describe, expect, it } from 'vitest';
 import {
   collect,
