@@ -61,6 +61,7 @@ export class DuplexExchange {
   private headSent = false;
   private continueSent = false;
   private requestDone = false;
+  private bodyAbandoned = false;
   private responseDone = false;
   private settled = false;
   private rest: Uint8Array = EMPTY;
@@ -97,7 +98,13 @@ export class DuplexExchange {
         this.settle();
       },
     });
-    this.body.on('error', (error) => this.fail(error));
+    this.body.on('error', (error) => {
+      if (this.body.wireError) this.fail(error);
+      else this.abandonBody();
+    });
+    this.body.on('close', () => {
+      if (!this.requestDone && !this.body.wireError) this.abandonBody();
+    });
     this.socket.once('close', this.onSocketClose);
     this.body.begin();
   }
@@ -130,6 +137,8 @@ export class DuplexExchange {
         `respond() takes a final status; send ${status} with informational()`,
       );
     }
+    // A body its reader already gave up will not be read to its end: say the connection closes.
+    if (this.body.destroyed && !this.requestDone) this.keepAlive = false;
     const plan = responseFraming(this.request, status, fieldPairsOf(fields), this.keepAlive);
     const head = serializeResponseHead(status, plan.fields, options);
     this.keepAlive = plan.keepAlive;
@@ -181,8 +190,23 @@ export class DuplexExchange {
     this.socket.write(CONTINUE);
   }
 
+  /**
+   * The body was destroyed by its reader before its end (`break` in for-await does that): the
+   * rest of the request will never be read, so the connection cannot carry another one.
+   */
+  private abandonBody(): void {
+    if (this.bodyAbandoned) return;
+    this.bodyAbandoned = true;
+    this.keepAlive = false;
+    this.settle(true);
+  }
+
   private afterResponse(framing: OutgoingFraming): void {
     if (framing.kind === 'close') this.keepAlive = false;
+    if (!this.requestDone && this.bodyAbandoned) {
+      this.settle(true);
+      return;
+    }
     if (!this.requestDone) {
       const unread =
         this.body.listenerCount('data') === 0 &&

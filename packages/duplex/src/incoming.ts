@@ -29,6 +29,11 @@ export class IncomingBody extends Readable implements WireConsumer {
   trailers: FieldPairs = [];
   /** Bytes of the body received so far (decoded payload). */
   received = 0;
+  /**
+   * Set when the body failed on the wire (a malformed chunk, a lost connection), as opposed to
+   * being destroyed by its reader, which only means the rest will not be read.
+   */
+  wireError: Error | undefined;
   private readonly wire: Wire;
   private readonly kind: Framing['kind'];
   private remaining: number;
@@ -149,9 +154,20 @@ export class IncomingBody extends Readable implements WireConsumer {
   }
 
   private fail(error: Error): void {
+    this.wireError = error;
     this.finished = true;
     this.wire.pause();
     this.onComplete = undefined;
     this.destroy(error);
+  }
+
+  /** A reader that gives up early (`break` in for-await destroys the stream) stops the wire. */
+  override _destroy(error: Error | null, callback: (error?: Error | null) => void): void {
+    if (!this.finished) {
+      this.finished = true;
+      this.onComplete = undefined;
+      this.wire.pause();
+    }
+    callback(error);
   }
 }

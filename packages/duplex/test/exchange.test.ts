@@ -60,6 +60,19 @@ describe('DuplexExchange', () => {
     client.close();
   });
 
+  it('closes the connection after the response when the handler gives the body up early', async () => {
+    const port = await serve(async (exchange) => {
+      for await (const _first of exchange.body) break;
+      exchange.respond(200, { 'Content-Length': 4 }).end('done');
+    });
+    const client = await rawClient(port);
+    client.write('POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n');
+    const text = await client.untilEnd();
+    expect(statusLines(text)).toEqual(['HTTP/1.1 200 OK']);
+    expect(text).toContain('Connection: close');
+    expect(text.endsWith('\r\n\r\ndone')).toBe(true);
+  });
+
   it('never times out an active exchange, however long it streams past headTimeout and idleTimeout', async () => {
     const port = await serve(
       async (exchange) => {
