@@ -43,6 +43,17 @@ const nodeHeadBytes = (): void => {
   res.writeHead(200, fields);
   sink += Buffer.from(res._header!, 'latin1').length;
 };
+// Not a serializer: the same head built by string concatenation and encoded once, with no
+// validation at all. It bounds what any serializer that returns bytes can reach here.
+const unchecked = (): void => {
+  let head = 'HTTP/1.1 200 OK\r\n';
+  for (const name in fields) {
+    const value = fields[name as keyof typeof fields];
+    if (Array.isArray(value)) for (const v of value) head += `${name}: ${v}\r\n`;
+    else head += `${name}: ${value}\r\n`;
+  }
+  sink += Buffer.from(`${head}\r\n`, 'latin1').length;
+};
 const ourHead = (): void => {
   sink += serializeResponseHead(200, fields).length;
 };
@@ -64,6 +75,7 @@ await compare({
   contenders: [
     { name: 'node:http writeHead', role: 'peer', fn: batch(BATCH, nodeHead) },
     { name: 'node:http writeHead + latin1 bytes', role: 'peer', fn: batch(BATCH, nodeHeadBytes) },
+    { name: 'bound: concat + Buffer.from, unchecked', role: 'peer', fn: batch(BATCH, unchecked) },
     { name: 'h1kit serializeResponseHead', role: 'ours', fn: batch(BATCH, ourHead) },
   ],
 });
