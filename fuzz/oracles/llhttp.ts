@@ -149,6 +149,7 @@ export function llhttpParse(
     current.trailers = pendingHeaders;
     current.complete = true;
     pendingHeaders = [];
+    pendingUrl = '';
     if (options.single) stopped = true;
   };
 

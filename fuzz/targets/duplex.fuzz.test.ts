@@ -423,22 +423,9 @@ function expectWellFormed(kind: Kind, wire: Uint8Array, outcome: Outcome): Llhtt
   return finals;
 }
 
-/**
- * llhttp's reading of a request stream. The oracle keeps the URL node passes along with a
- * flushed trailer section (it does not reset it at message end, where node:http's own
- * parserOnMessageComplete does), so the message after one with trailers reads with the earlier
- * URL in front of its own: taken off here.
- */
+/** llhttp's reading of a request stream. */
 function llhttpRequests(wire: Uint8Array, finish = true): LlhttpResult {
-  const ll = llhttpParse('request', [wire], { finish });
-  for (let i = 1; i < ll.messages.length; i++) {
-    const before = ll.messages[i - 1]!;
-    const m = ll.messages[i]!;
-    if (before.trailers.length > 0 && m.url.startsWith(before.url)) {
-      m.url = m.url.slice(before.url.length);
-    }
-  }
-  return ll;
+  return llhttpParse('request', [wire], { finish });
 }
 
 const isV10 = (m: LlhttpMessage): boolean => m.versionMajor === 1 && m.versionMinor === 0;
@@ -480,7 +467,7 @@ function refusalReason(
     }
   }
   const host = field(m.headers, 'host') !== undefined;
-  if (path === 'standalone' && !isV10(m) && !host) return 'documented: Host is required';
+  if (path !== 'node' && !isV10(m) && !host) return 'documented: Host is required (both servers, as node:http)';
   if (path === 'node' && m.versionMajor === 1 && m.versionMinor === 1 && !host) {
     return 'node:http requires Host';
   }

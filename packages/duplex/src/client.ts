@@ -1,5 +1,5 @@
 import { EventEmitter } from 'node:events';
-import { connect as netConnect } from 'node:net';
+import { isIP, connect as netConnect, Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { type ConnectionOptions, connect as tlsConnect } from 'node:tls';
 import type { ChunkedDecoderOptions } from '@h1kit/chunked';
@@ -21,10 +21,12 @@ export interface RequestOptions {
   method?: string;
   headers?: FieldInput;
   /**
-   * Whether the request has a body. Default: yes, except for GET, HEAD, OPTIONS, TRACE and
-   * DELETE. A body is chunked unless the headers give a Content-Length.
+   * Whether the request has a body. Default: yes, except for GET, HEAD, OPTIONS, TRACE, DELETE
+   * and CONNECT. A body is chunked unless the headers give a Content-Length.
    */
   body?: boolean;
+  /** The request-target; default: the URL's path and query, or its host:port for CONNECT. */
+  target?: string;
   /** TLS options for https: URLs (ca, servername, rejectUnauthorized, ...). */
   tls?: ConnectionOptions;
   signal?: AbortSignal;
@@ -40,7 +42,7 @@ export interface ClientResponse extends ResponseHead {
   readonly trailers: FieldPairs;
 }
 
-const BODYLESS = new Set(['GET', 'HEAD', 'OPTIONS', 'TRACE', 'DELETE']);
+const BODYLESS = new Set(['GET', 'HEAD', 'OPTIONS', 'TRACE', 'DELETE', 'CONNECT']);
 
 /**
  * A full-duplex HTTP/1.1 client exchange on a connection of its own: the request head goes out at
@@ -62,6 +64,7 @@ export class ClientExchange extends EventEmitter {
   private requestDone = false;
   private responseDone = false;
   private hijacked = false;
+  private forgetSignal: () => void = () => {};
 
   constructor(url: URL, options: RequestOptions) {
     super();
@@ -78,11 +81,16 @@ export class ClientExchange extends EventEmitter {
       plan = { kind: 'chunked' };
       given.push(['Transfer-Encoding', 'chunked']);
     } else plan = { kind: 'none' };
-    const head = serializeRequestHead(method, `${url.pathname}${url.search}`, given);
+    // CONNECT names its tunnel's end in authority form (RFC 9112 section 3.2.3).
+    const target =
+      options.target ?? (method === 'CONNECT' ? url.host : `${url.pathname}${url.search}`);
+    const head = serializeRequestHead(method, target, given);
 
-    this.socket = openSocket(url, options);
+    // An already aborted signal: nothing is sent, nothing connects.
+    const aborted = options.signal?.aborted === true;
+    this.socket = aborted ? new Socket() : openSocket(url, options);
     this.socket.on('error', () => {});
-    this.socket.write(head);
+    if (!aborted) this.socket.write(head);
     this.wire = new Wire(this.socket);
     this.parser = new HeadParser('response', {
       maxHeadBytes: options.maxHeadBytes ?? 16384,
@@ -112,9 +120,17 @@ export class ClientExchange extends EventEmitter {
         ),
       ),
     );
-    options.signal?.addEventListener('abort', () => this.destroy(options.signal?.reason), {
-      once: true,
-    });
+    const signal = options.signal;
+    if (signal) {
+      if (aborted) {
+        this.destroy(signal.reason);
+        return;
+      }
+      const onAbort = (): void => this.destroy(signal.reason);
+      signal.addEventListener('abort', onAbort, { once: true });
+      // A long-lived signal must not gather one listener per request.
+      this.forgetSignal = () => signal.removeEventListener('abort', onAbort);
+    }
   }
 
   /**
@@ -125,6 +141,7 @@ export class ClientExchange extends EventEmitter {
   async hijack(): Promise<{ socket: Duplex; head: Uint8Array; response: ResponseHead }> {
     const response = await this.response;
     this.hijacked = true;
+    this.forgetSignal();
     this.parser.close();
     const held = this.wire.detach();
     const head = held.length === 1 ? held[0]! : Buffer.concat(held);
@@ -204,6 +221,7 @@ export class ClientExchange extends EventEmitter {
 
   private settle(): void {
     if (!this.requestDone || !this.responseDone || this.hijacked) return;
+    this.forgetSignal();
     this.parser.close();
     this.socket.end();
   }
@@ -212,6 +230,7 @@ export class ClientExchange extends EventEmitter {
     if (this.hijacked) return;
     if (this.requestDone && this.responseDone) return;
     this.requestDone = this.responseDone = true;
+    this.forgetSignal();
     this.rejectResponse(error);
     if (this.responseBody && !this.responseBody.destroyed && !this.responseBody.complete)
       this.responseBody.destroy(error);
@@ -239,7 +258,8 @@ function openSocket(url: URL, options: RequestOptions): Duplex {
     return tlsConnect({
       host,
       port: Number(url.port || 443),
-      servername: host,
+      // SNI names hosts only: an IP literal is not sent (RFC 6066 section 3).
+      ...(isIP(host) === 0 ? { servername: host } : {}),
       ...options.tls,
       allowHalfOpen: true,
     } as ConnectionOptions);

@@ -62,6 +62,10 @@ export class DuplexExchange {
   private continueSent = false;
   private requestDone = false;
   private bodyAbandoned = false;
+  /** The handler returned (or settled): an unread body will not be read by it any more. */
+  private handlerSettled = false;
+  /** After a 2xx to CONNECT or a 101 the connection is no longer HTTP. */
+  private tunnel = false;
   private responseDone = false;
   private settled = false;
   private rest: Uint8Array = EMPTY;
@@ -131,11 +135,17 @@ export class DuplexExchange {
         this.settled ? 'the exchange is over' : 'respond() was already called',
       );
     }
-    if (status < 200) {
+    if (status < 200 && status !== 101) {
       throw new H1Error(
         HeaderErrorCode.INVALID_STATUS,
-        `respond() takes a final status; send ${status} with informational()`,
+        `respond() takes a final status or 101; send ${status} with informational()`,
       );
+    }
+    // After 101, or a 2xx to CONNECT, the bytes that follow are another protocol's
+    // (RFC 9110 sections 7.8 and 9.3.6): never parse them as a next request.
+    if (status === 101 || (this.request.method === 'CONNECT' && status < 300)) {
+      this.tunnel = true;
+      this.keepAlive = false;
     }
     // A body its reader already gave up will not be read to its end: say the connection closes.
     if (this.body.destroyed && !this.requestDone) this.keepAlive = false;
@@ -153,6 +163,18 @@ export class DuplexExchange {
       },
     });
     response.on('error', (error) => this.fail(error));
+    response.on('close', () => {
+      // Destroyed before its end: the response can never be completed, so neither can the
+      // connection's next message.
+      if (!this.responseDone) {
+        this.fail(
+          new H1Error(
+            DuplexErrorCode.CONNECTION_CLOSED,
+            'the response body was destroyed before its end',
+          ),
+        );
+      }
+    });
     this.response = response;
     return response;
   }
@@ -179,6 +201,38 @@ export class DuplexExchange {
     return Writable.toWeb(this.response) as WritableStream<Uint8Array>;
   }
 
+  /**
+   * Takes the connection out of HTTP after a 101 or a 2xx answer to CONNECT: resolves nothing
+   * more, and returns the socket with the bytes already read past the request head (the tunnel's
+   * first bytes). The exchange is over once this returns.
+   */
+  detach(): { socket: Wire['socket']; head: Uint8Array } {
+    if (!this.tunnel || this.settled) {
+      throw new H1Error(
+        DuplexErrorCode.ALREADY_RESPONDED,
+        'detach() follows respond(101) or a 2xx answer to CONNECT, once',
+      );
+    }
+    this.settled = true;
+    this.socket.off('close', this.onSocketClose);
+    const held = this.wire.detach();
+    const head = held.length === 1 ? held[0]! : Buffer.concat(held);
+    const onDone = this.onDone;
+    this.onDone = undefined;
+    onDone?.(false, EMPTY);
+    this.resolveDone();
+    return { socket: this.socket, head };
+  }
+
+  /**
+   * Told by the server (or the hijack hook) when the handler returned or settled: from then on
+   * a body nobody reads will not be read, so it can be drained and the connection freed.
+   */
+  handlerDone(): void {
+    this.handlerSettled = true;
+    this.maybeFinish();
+  }
+
   /** Gives up the exchange: the connection is destroyed, pending reads and writes fail. */
   destroy(error?: Error): void {
     this.fail(error ?? new H1Error(DuplexErrorCode.CONNECTION_CLOSED, 'exchange destroyed'));
@@ -203,31 +257,38 @@ export class DuplexExchange {
 
   private afterResponse(framing: OutgoingFraming): void {
     if (framing.kind === 'close') this.keepAlive = false;
-    if (!this.requestDone && this.bodyAbandoned) {
+    this.maybeFinish();
+  }
+
+  /**
+   * Decides what happens once the response is complete. The request body may still be coming:
+   * in a full-duplex exchange a handler may read it after ending its response, so an unread body
+   * is drained only once the handler has settled and still nobody reads it.
+   */
+  private maybeFinish(): void {
+    if (this.settled || !this.responseDone) return;
+    if (this.requestDone || this.bodyAbandoned || this.tunnel) {
       this.settle(true);
       return;
     }
-    if (!this.requestDone) {
-      const unread =
-        this.body.listenerCount('data') === 0 &&
-        this.body.listenerCount('readable') === 0 &&
-        this.body.readableFlowing !== true;
-      // A client told to wait for 100 Continue that never got it may never send the body.
-      const waiting = this.request.headers.expect !== undefined && !this.continueSent;
-      if (waiting) {
-        this.keepAlive = false;
-        this.settle(true);
-        return;
-      }
-      if (unread) this.drain();
+    const body = this.body;
+    const beingRead =
+      body.listenerCount('data') > 0 ||
+      body.listenerCount('readable') > 0 ||
+      body.readableFlowing === true;
+    if (beingRead || !this.handlerSettled) return;
+    // A client told to wait for 100 Continue that never got it may never send the body.
+    if (this.request.headers.expect !== undefined && !this.continueSent) {
+      this.keepAlive = false;
+      this.settle(true);
+      return;
     }
-    this.settle();
+    this.drain();
   }
 
   private drain(): void {
-    const body = this.body;
     let discarded = 0;
-    body.on('data', (chunk: Uint8Array) => {
+    this.body.on('data', (chunk: Uint8Array) => {
       discarded += chunk.length;
       if (discarded > this.maxDrainBytes) {
         this.keepAlive = false;
@@ -240,10 +301,18 @@ export class DuplexExchange {
     if (this.settled || !this.responseDone || (!this.requestDone && !force)) return;
     this.settled = true;
     this.socket.off('close', this.onSocketClose);
-    const reuse = this.keepAlive && this.requestDone;
+    const reuse = this.keepAlive && this.requestDone && !this.tunnel;
     if (!reuse) {
       this.wire.detach();
       closeGracefully(this.socket);
+    }
+    if (!this.requestDone && !this.body.destroyed) {
+      this.body.destroy(
+        new H1Error(
+          DuplexErrorCode.CONNECTION_CLOSED,
+          'the exchange ended before the request body did',
+        ),
+      );
     }
     const onDone = this.onDone;
     this.onDone = undefined;
@@ -263,6 +332,9 @@ export class DuplexExchange {
         this.socket,
         serializeResponseHead(400, { 'Content-Length': 0, Connection: 'close' }),
       );
+    } else if (this.responseDone && !this.socket.destroyed) {
+      // The response went out whole before the fault: let it reach the peer, then close.
+      closeGracefully(this.socket);
     } else {
       this.socket.destroy();
     }

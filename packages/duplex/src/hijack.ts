@@ -3,7 +3,7 @@ import { Server as HttpsServer } from 'node:https';
 import type { Socket } from 'node:net';
 import { H1Error } from '@h1kit/headers';
 import { DuplexErrorCode } from './errors.js';
-import { HijackedRequest } from './hijacked.js';
+import { checkHijackedRequest, HijackedRequest, refuse } from './hijacked.js';
 
 /**
  * Taking a request away from node:http at header time. node:http already knows how to hand a
@@ -13,7 +13,7 @@ import { HijackedRequest } from './hijacked.js';
  * request as an upgrade so that this path runs, and catches the event before any listener.
  */
 
-export type HijackHandler = (hijacked: HijackedRequest) => void;
+export type HijackHandler = (hijacked: HijackedRequest) => void | Promise<void>;
 
 export interface HijackControl {
   /** Hijacked connections still open. */
@@ -92,9 +92,6 @@ export function enableHijack(
     set.add(res);
     res.once('close', () => set.delete(res));
   };
-  server.prependListener('request', track);
-  installation.undo.push(() => server.off('request', track));
-
   const emit = server.emit;
   server.emit = function hijackingEmit(
     this: Server,
@@ -105,6 +102,11 @@ export function enableHijack(
     if ((event === 'upgrade' || event === 'connect') && req?.[kPending]) {
       takeOver(installation, req, args[1] as HijackSocket, args[2] as Buffer);
       return true;
+    }
+    // Seen here rather than through listeners: a 'checkContinue' or 'checkExpectation' listener
+    // of ours would change how node:http answers Expect.
+    if (event === 'request' || event === 'checkContinue' || event === 'checkExpectation') {
+      track(req as IncomingMessage, args[1] as ServerResponse);
     }
     return Reflect.apply(emit, this, [event, ...args]) as boolean;
   } as Server['emit'];
@@ -163,7 +165,12 @@ function wrapParser(installation: Installation, socket: HijackSocket): void {
       if (!installation.onHijack)
         throw new Error('enableHijack: a match needs an onHijack handler');
       const onHijack = installation.onHijack;
-      req[kPending] = { res: undefined, resolve: onHijack, reject: () => {} };
+      // A request the hand-over check refuses is answered there and never reaches the handler.
+      req[kPending] = {
+        res: undefined,
+        resolve: (hijacked) => runHandler(onHijack, hijacked),
+        reject: () => {},
+      };
       return stopAfterHead(req, socket);
     }
     installation.dispatching = req;
@@ -209,9 +216,16 @@ function takeOver(
   // Until the handler sets its own, an error must not go unhandled.
   socket.on('error', () => {});
   socket.setTimeout(0);
+  const server = (socket as Socket & { server: Server }).server;
   const handOver = (): void => {
     socket.setTimeout(0);
-    pending.resolve(new HijackedRequest(req, socket, head));
+    const checked = checkHijackedRequest(req, server);
+    if ('status' in checked) {
+      refuse(socket, checked.status);
+      pending.reject(checked.error);
+      return;
+    }
+    pending.resolve(new HijackedRequest(req, socket, head, checked.framing));
   };
   const earlier = installation.inflight.get(socket);
   if (!earlier || earlier.size === 0) {
@@ -221,20 +235,44 @@ function takeOver(
   // Pipelined requests before this one are still being answered by node:http: the connection
   // is ours to write once the last of those responses is done.
   let left = earlier.size;
+  // Responses node:http still queues never emit 'close' if the connection dies first.
+  const onSocketClose = (): void => {
+    left = -1;
+    pending.reject(
+      new H1Error(
+        DuplexErrorCode.CONNECTION_CLOSED,
+        'connection closed before it could be handed over',
+      ),
+    );
+  };
+  socket.once('close', onSocketClose);
   for (const response of earlier) {
     response.once('close', () => {
-      if (--left === 0) {
-        if (socket.destroyed)
-          pending.reject(
-            new H1Error(
-              DuplexErrorCode.CONNECTION_CLOSED,
-              'connection closed before it could be handed over',
-            ),
-          );
-        else handOver();
+      if (--left !== 0) return;
+      socket.off('close', onSocketClose);
+      // node:http may have ended the connection after one of them (Connection: close, or a
+      // final status to a client that expected 100 Continue): then there is nothing to hand over.
+      if (socket.destroyed || !socket.writable) {
+        socket.destroy();
+        pending.reject(
+          new H1Error(
+            DuplexErrorCode.CONNECTION_CLOSED,
+            'node:http closed the connection after an earlier response; the request cannot be served',
+          ),
+        );
+      } else {
+        handOver();
       }
     });
   }
+}
+
+/** Runs the handler of a request `match` selected, telling its exchange when it is done. */
+function runHandler(onHijack: HijackHandler, hijacked: HijackedRequest): void {
+  // Errors are the handler's, as in a node:http 'request' listener: not swallowed here.
+  const result = onHijack(hijacked) as unknown;
+  if (result instanceof Promise) void result.finally(() => hijacked.handlerDone());
+  else hijacked.handlerDone();
 }
 
 /** After a hijack, the ServerResponse must not write to the connection it no longer owns. */

@@ -2,7 +2,13 @@ import type { IncomingMessage } from 'node:http';
 import type { Socket } from 'node:net';
 import { type ReadWriter, recover } from '@h1kit/bufio';
 import type { ChunkedDecoderOptions } from '@h1kit/chunked';
-import { type Framing, framing, H1Error, serializeResponseHead } from '@h1kit/headers';
+import {
+  type Framing,
+  framing,
+  H1Error,
+  HeaderErrorCode,
+  serializeResponseHead,
+} from '@h1kit/headers';
 import { closeGracefully } from './close.js';
 import { DuplexErrorCode } from './errors.js';
 import { DuplexExchange } from './exchange.js';
@@ -11,6 +17,62 @@ import { Wire } from './wire.js';
 
 export interface HijackedExchangeOptions {
   chunked?: ChunkedDecoderOptions;
+}
+
+/**
+ * What node:http has not checked of a request it was made to hand over: its parser stopped
+ * right after the head, before llhttp's own framing checks and before node:http's Host check.
+ * Returns the body framing, or the status to refuse the request with and why.
+ */
+export function checkHijackedRequest(
+  req: IncomingMessage,
+  server: { requireHostHeader?: boolean; maxHeadersCount?: number | null },
+): { framing: Framing } | { status: number; error: H1Error } {
+  // node:http stops collecting field lines at maxHeaderPairs entries of the flat list: 2000 (1000
+  // lines) by default, maxHeadersCount * 2 when set (0: no limit). A framing field past them is
+  // lost, so a head that reached the limit cannot be framed safely.
+  const flatLimit = typeof server.maxHeadersCount === 'number' ? server.maxHeadersCount * 2 : 2000;
+  if (flatLimit > 0 && req.rawHeaders.length >= flatLimit) {
+    return {
+      status: 431,
+      error: new H1Error(
+        HeaderErrorCode.TOO_MANY_FIELDS,
+        `the head reached node:http's limit of ${flatLimit / 2} field lines`,
+      ),
+    };
+  }
+  if (
+    req.httpVersion !== '1.0' &&
+    server.requireHostHeader !== false &&
+    req.headers.host === undefined
+  ) {
+    return {
+      status: 400,
+      error: new H1Error(
+        DuplexErrorCode.MISSING_HOST,
+        'an HTTP/1.1 request must carry Host (RFC 9112 section 3.2)',
+      ),
+    };
+  }
+  try {
+    return {
+      framing: framing({
+        method: req.method,
+        version: req.httpVersion === '1.0' ? '1.0' : '1.1',
+        headers: req.rawHeaders,
+      }),
+    };
+  } catch (error) {
+    return { status: 400, error: error as H1Error };
+  }
+}
+
+/** Answers a request that cannot be served and closes its connection. */
+export function refuse(socket: Socket, status: number): void {
+  closeGracefully(
+    socket,
+    serializeResponseHead(status, { 'Content-Length': 0, Connection: 'close' }),
+  );
 }
 
 /**
@@ -23,13 +85,17 @@ export class HijackedRequest {
   readonly socket: Socket;
   /** Bytes node:http read after the head and did not process. */
   readonly head: Uint8Array;
+  private readonly framing: Framing;
   private taken: 'readWriter' | 'exchange' | undefined;
   private rw: ReadWriter | undefined;
+  private made: DuplexExchange | undefined;
+  private handlerSettled = false;
 
-  constructor(req: IncomingMessage, socket: Socket, head: Uint8Array) {
+  constructor(req: IncomingMessage, socket: Socket, head: Uint8Array, bodyFraming: Framing) {
     this.req = req;
     this.socket = socket;
     this.head = head;
+    this.framing = bodyFraming;
   }
 
   /** Go's bufio.ReadWriter: the reader yields `head` first, then the socket. */
@@ -42,10 +108,11 @@ export class HijackedRequest {
   /**
    * The request as a `DuplexExchange`: body decoded per its framing, response written with
    * `respond()`. The connection closes when the exchange is over, since node:http cannot take it
-   * back. A smuggling shape in the head is answered with 400 and throws `H1Error`.
+   * back.
    */
   exchange(options: HijackedExchangeOptions = {}): DuplexExchange {
     this.take('exchange');
+    if (this.made) return this.made;
     const req = this.req;
     const fields = pairsOf(req.rawHeaders);
     const request: RequestHead = {
@@ -55,23 +122,21 @@ export class HijackedRequest {
       fields,
       headers: recordOf(fields),
     };
-    let decided: Framing;
-    try {
-      decided = framing({ method: request.method, version: request.version, headers: fields });
-    } catch (error) {
-      closeGracefully(
-        this.socket,
-        serializeResponseHead(400, { 'Content-Length': 0, Connection: 'close' }),
-      );
-      throw error;
-    }
-    return new DuplexExchange({
+    this.made = new DuplexExchange({
       wire: new Wire(this.socket, this.head),
       request,
-      framing: decided,
+      framing: this.framing,
       keepAlive: false,
       chunked: options.chunked,
     });
+    if (this.handlerSettled) this.made.handlerDone();
+    return this.made;
+  }
+
+  /** The onHijack handler returned or settled (see `DuplexExchange.handlerDone`). */
+  handlerDone(): void {
+    this.handlerSettled = true;
+    this.made?.handlerDone();
   }
 
   private take(how: 'readWriter' | 'exchange'): void {

@@ -169,7 +169,19 @@ export class HeadParser {
     if (this.head) throw new Error('HeadParser: reset() before parsing the next head');
     const result = this.parser.execute(bytes);
     if (typeof result !== 'number') throw this.failure(result);
-    if (this.head) return result;
+    if (this.head) {
+      // llhttp counts only the bytes it hands to callbacks toward maxHeaderSize, so whitespace
+      // it skips (before a field value, say) would let a head of any size through: count it all.
+      if (this.seen + result > this.limits.maxHeadBytes) {
+        this.head = undefined;
+        throw new H1Error(
+          HeaderErrorCode.HEADERS_TOO_LARGE,
+          `head exceeds ${this.limits.maxHeadBytes} bytes`,
+          this.limits.maxHeadBytes,
+        );
+      }
+      return result;
+    }
     this.seen += bytes.length;
     if (this.seen > this.limits.maxHeadBytes) {
       throw new H1Error(

@@ -233,10 +233,20 @@ class Connection implements WireConsumer {
       result = this.handler(exchange);
     } catch (error) {
       this.handlerFailed(exchange, error as Error);
+      exchange.handlerDone();
       return;
     }
-    if (result && typeof result.then === 'function')
-      result.then(undefined, (error: Error) => this.handlerFailed(exchange, error));
+    if (result && typeof result.then === 'function') {
+      result.then(
+        () => exchange.handlerDone(),
+        (error: Error) => {
+          this.handlerFailed(exchange, error);
+          exchange.handlerDone();
+        },
+      );
+    } else {
+      exchange.handlerDone();
+    }
   }
 
   private handlerFailed(exchange: DuplexExchange, error: Error): void {

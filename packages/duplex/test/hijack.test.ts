@@ -136,6 +136,34 @@ describe('enableHijack on a stock node:http server', () => {
     client.close();
   });
 
+  it('leaves node:http answering Expect: 100-continue itself when no checkContinue listener exists', async () => {
+    // A regression: tracking responses through a 'checkContinue' listener of our own made
+    // node:http emit that event instead of 'request', and the request was never answered.
+    const server = track(
+      createHttpServer((req, res) => req.resume().on('end', () => res.end('served'))),
+    );
+    enableHijack(
+      server,
+      (req) => req.url === '/h',
+      (hijacked) => {
+        hijacked.exchange().respond(200, { 'Content-Length': 8 }).end('hijacked');
+      },
+    );
+    const port = await listen(server);
+    const client = await rawClient(port);
+    client.write(
+      'POST /n HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\nContent-Length: 2\r\n\r\nokGET /h HTTP/1.1\r\nHost: x\r\n\r\n',
+    );
+    const text = await client.until((t) => t.endsWith('hijacked'));
+    expect(statusLines(text)).toEqual([
+      'HTTP/1.1 100 Continue',
+      'HTTP/1.1 200 OK',
+      'HTTP/1.1 200 OK',
+    ]);
+    expect(text.indexOf('served')).toBeLessThan(text.indexOf('hijacked'));
+    client.close();
+  });
+
   it('gives Go-style code the raw bytes after the head through the ReadWriter', async () => {
     const server = track(createHttpServer((_req, res) => res.end()));
     enableHijack(

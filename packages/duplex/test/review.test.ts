@@ -142,6 +142,9 @@ server.listen(0, '127.0.0.1', () => console.log(server.address().port));
   it('hands the connection over only after node:http answered every earlier request, checkContinue ones included', async () => {
     const server = httpServer((_req, res) => res.end('ordinary'));
     server.on('checkContinue', (req, res) => {
+      // With 100 Continue sent the connection stays open; without it node:http closes it after
+      // the final answer (and the hijacked request is then refused, see hijack.ts).
+      res.writeContinue();
       req.resume();
       setTimeout(() => res.end('slow'), 50);
     });
