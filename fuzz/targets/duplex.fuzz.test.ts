@@ -467,7 +467,8 @@ function refusalReason(
     }
   }
   const host = field(m.headers, 'host') !== undefined;
-  if (path !== 'node' && !isV10(m) && !host) return 'documented: Host is required (both servers, as node:http)';
+  if (path !== 'node' && !isV10(m) && !host)
+    return 'documented: Host is required (both servers, as node:http)';
   if (path === 'node' && m.versionMajor === 1 && m.versionMinor === 1 && !host) {
     return 'node:http requires Host';
   }
