@@ -84,9 +84,7 @@ export function requestSpec(
         zeros: r.zeros,
         ext: r.ext,
         trailers: framing === 'chunked' ? r.trailers : [],
-        // Ending the answer before reading under Expect leaves the body hanging (a bug pinned by
-        // packages/duplex/test/review.test.ts): `early` goes without Expect until it is fixed.
-        expect: r.expect && framing !== 'none' && r.version === '1.1' && r.mode !== 'early',
+        expect: r.expect && framing !== 'none' && r.version === '1.1',
         close: false,
         mode: r.mode,
       };
