@@ -73,7 +73,7 @@ class Observer {
     return list;
   }
 
-  track(port: number, work: Promise<unknown>, record?: Seen): void {
+  track(port: number, work: Promise<unknown>): void {
     let list = this.work.get(port);
     if (!list) {
       list = [];
@@ -181,7 +181,7 @@ function serveExchange(observer: Observer, via: Via, exchange: DuplexExchange, p
     // respond() refuses once the connection failed under the exchange; anything else is a finding.
     if (!(error instanceof H1Error)) unexpected.push(error);
   });
-  observer.track(port, work, record);
+  observer.track(port, work);
 }
 
 let standalone: H1Server;
