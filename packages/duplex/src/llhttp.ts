@@ -110,6 +110,10 @@ export class HeadParser {
   private readonly type: number;
   private readonly limits: HeadLimits;
   private pendingFields: string[] = [];
+  /** The bytes of the head in progress, kept (as views) only until it completes. */
+  private headChunks: Uint8Array[] = [];
+  private checker: NativeParser | undefined;
+  private readonly requestType: number;
   private pendingUrl = '';
   /** Bytes given to execute for the head in progress, for error offsets. */
   private seen = 0;
@@ -118,6 +122,7 @@ export class HeadParser {
     const { native, methodByCode } = load();
     const { HTTPParser } = native;
     this.type = kind === 'request' ? HTTPParser.REQUEST : HTTPParser.RESPONSE;
+    this.requestType = HTTPParser.REQUEST;
     this.limits = limits;
     this.parser = new HTTPParser();
     this.parser[HTTPParser.kOnHeaders] = (fields: string[], url: string) => {
@@ -155,6 +160,7 @@ export class HeadParser {
   }
 
   reset(): void {
+    this.headChunks = [];
     this.parser.initialize(this.type, {}, this.limits.maxHeadBytes, 0);
     // Node's parser drops fields beyond maxHeaderPairs silently; let one more through so that
     // an excess is seen and refused instead.
@@ -169,7 +175,9 @@ export class HeadParser {
     if (this.head) throw new Error('HeadParser: reset() before parsing the next head');
     const result = this.parser.execute(bytes);
     if (typeof result !== 'number') throw this.failure(result);
-    if (this.head) {
+    // Set by the head callback during execute(), which the compiler cannot see.
+    const head = this.head as ParsedHead | undefined;
+    if (head) {
       // llhttp counts only the bytes it hands to callbacks toward maxHeaderSize, so whitespace
       // it skips (before a field value, say) would let a head of any size through: count it all.
       if (this.seen + result > this.limits.maxHeadBytes) {
@@ -180,6 +188,8 @@ export class HeadParser {
           this.limits.maxHeadBytes,
         );
       }
+      this.headChunks.push(bytes.subarray(0, result));
+      if (this.type === this.requestType && namesFraming(head.rawFields)) this.verifyFraming();
       return result;
     }
     this.seen += bytes.length;
@@ -190,11 +200,39 @@ export class HeadParser {
         this.limits.maxHeadBytes,
       );
     }
+    this.headChunks.push(bytes);
     return -1;
+  }
+
+  /**
+   * Answering 2 at the head skips llhttp's checks of Transfer-Encoding and Content-Length that
+   * run after it, and node:http hands field values over trimmed, so `framing()` cannot see every
+   * shape llhttp refuses ("chunked" followed by a tab reads to llhttp as another coding). A head
+   * that names either field is therefore parsed once more, whole, with those checks on; no body
+   * byte follows it, so nothing is consumed.
+   */
+  private verifyFraming(): void {
+    const { HTTPParser } = load().native;
+    if (!this.checker) {
+      this.checker = new HTTPParser();
+      this.checker[HTTPParser.kOnHeadersComplete] = () => 0;
+      this.checker[HTTPParser.kOnHeaders] = () => {};
+      this.checker[HTTPParser.kOnBody] = () => {};
+      this.checker[HTTPParser.kOnMessageComplete] = () => {};
+    }
+    this.checker.initialize(this.type, {}, 0, 0);
+    const head =
+      this.headChunks.length === 1 ? this.headChunks[0]! : Buffer.concat(this.headChunks);
+    const result = this.checker.execute(head);
+    if (typeof result !== 'number') {
+      this.head = undefined;
+      throw this.failure(result);
+    }
   }
 
   close(): void {
     this.parser.close();
+    this.checker?.close();
   }
 
   private checkFieldCount(flatLength: number): void {
@@ -221,4 +259,17 @@ export class HeadParser {
       offset,
     );
   }
+}
+
+/** True when the fields name Transfer-Encoding or Content-Length. */
+function namesFraming(rawFields: readonly string[]): boolean {
+  for (let i = 0; i < rawFields.length; i += 2) {
+    const name = rawFields[i]!;
+    if (
+      (name.length === 17 || name.length === 14) &&
+      /^(transfer-encoding|content-length)$/i.test(name)
+    )
+      return true;
+  }
+  return false;
 }

@@ -191,6 +191,12 @@ describe('standalone server on raw sockets', () => {
     ['a malformed head', 400, 'GET / HTTP/1.1\r\nHost a\r\n\r\n'],
     ['a bare LF in the head', 400, 'GET / HTTP/1.1\nHost: a\n\n'],
     ['a missing Host', 400, 'GET / HTTP/1.1\r\n\r\n'],
+    // node:http trims the tab away before framing() sees the value; llhttp reads another coding.
+    [
+      'chunked followed by a tab',
+      400,
+      'POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\t\r\n\r\n0\r\n\r\n',
+    ],
     ['an oversized head', 431, `GET / HTTP/1.1\r\nHost: a\r\nX: ${'v'.repeat(20000)}\r\n\r\n`],
   ])('answers %s with %i and closes before any handler runs', async (_why, status, wire) => {
     let handled = 0;
