@@ -5,7 +5,7 @@
 // compared with llhttp (Node's parser, the oracle) reading the same bytes; every disagreement
 // must be a documented one (packages/headers/README.md and packages/chunked/README.md).
 import { once } from 'node:events';
-import { createServer as createHttpServer, type Server } from 'node:http';
+import { createServer as createHttpServer, type IncomingMessage, type Server } from 'node:http';
 import { type AddressInfo, connect, type Socket } from 'node:net';
 import { fc, test } from '@fast-check/vitest';
 import {
@@ -184,6 +184,22 @@ function serveExchange(observer: Observer, via: Via, exchange: DuplexExchange, p
   observer.track(port, work);
 }
 
+/** What node:http's own handler saw of a request, before it answers. */
+function nodeRecord(req: IncomingMessage, mode: HandlerMode): Seen {
+  return {
+    via: 'node',
+    method: req.method ?? '',
+    target: req.url ?? '',
+    fields: req.rawHeaders,
+    body: Buffer.alloc(0),
+    bodyOk: undefined,
+    trailers: [],
+    mode,
+    status: undefined,
+    answer: undefined,
+  };
+}
+
 let standalone: H1Server;
 let nodeServer: Server;
 
@@ -203,18 +219,7 @@ beforeAll(async () => {
     const port = req.socket.remotePort ?? 0;
     const list = hijackObserver.list(port);
     const seq = list.length;
-    const record: Seen = {
-      via: 'node',
-      method: req.method ?? '',
-      target: req.url ?? '',
-      fields: req.rawHeaders,
-      body: Buffer.alloc(0),
-      bodyOk: undefined,
-      trailers: [],
-      mode: 'echo',
-      status: undefined,
-      answer: undefined,
-    };
+    const record = nodeRecord(req, 'echo');
     list.push(record);
     const parts: Buffer[] = [];
     hijackObserver.track(
@@ -250,18 +255,7 @@ beforeAll(async () => {
   nodeServer.on('checkExpectation', (req, res) => {
     const port = req.socket.remotePort ?? 0;
     const list = hijackObserver.list(port);
-    list.push({
-      via: 'node',
-      method: req.method ?? '',
-      target: req.url ?? '',
-      fields: req.rawHeaders,
-      body: Buffer.alloc(0),
-      bodyOk: undefined,
-      trailers: [],
-      mode: 'ignore',
-      status: 417,
-      answer: Buffer.alloc(0),
-    });
+    list.push({ ...nodeRecord(req, 'ignore'), status: 417, answer: Buffer.alloc(0) });
     res.writeHead(417, { 'X-Seq': list.length - 1, 'Content-Length': 0 }).end();
   });
   enableHijack(

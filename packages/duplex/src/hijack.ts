@@ -225,7 +225,7 @@ function takeOver(
       pending.reject(checked.error);
       return;
     }
-    pending.resolve(new HijackedRequest(req, socket, head, checked.framing));
+    pending.resolve(new HijackedRequest(req, socket, head, checked));
   };
   const earlier = installation.inflight.get(socket);
   if (!earlier || earlier.size === 0) {

@@ -2,17 +2,11 @@ import type { IncomingMessage } from 'node:http';
 import type { Socket } from 'node:net';
 import { type ReadWriter, recover } from '@h1kit/bufio';
 import type { ChunkedDecoderOptions } from '@h1kit/chunked';
-import {
-  type Framing,
-  framing,
-  H1Error,
-  HeaderErrorCode,
-  serializeResponseHead,
-} from '@h1kit/headers';
+import { type Framing, H1Error, HeaderErrorCode, serializeResponseHead } from '@h1kit/headers';
 import { closeGracefully } from './close.js';
 import { DuplexErrorCode } from './errors.js';
 import { DuplexExchange } from './exchange.js';
-import { pairsOf, type RequestHead, recordOf } from './message.js';
+import { pairsOf, type RequestHead, recordOf, requestFraming } from './message.js';
 import { Wire } from './wire.js';
 
 export interface HijackedExchangeOptions {
@@ -22,12 +16,12 @@ export interface HijackedExchangeOptions {
 /**
  * What node:http has not checked of a request it was made to hand over: its parser stopped
  * right after the head, before llhttp's own framing checks and before node:http's Host check.
- * Returns the body framing, or the status to refuse the request with and why.
+ * Returns the request head and its body framing, or the status to refuse it with and why.
  */
 export function checkHijackedRequest(
   req: IncomingMessage,
   server: { requireHostHeader?: boolean; maxHeadersCount?: number | null },
-): { framing: Framing } | { status: number; error: H1Error } {
+): { request: RequestHead; framing: Framing } | { status: number; error: H1Error } {
   // node:http stops collecting field lines at maxHeaderPairs entries of the flat list: 2000 (1000
   // lines) by default, maxHeadersCount * 2 when set (0: no limit). A framing field past them is
   // lost, so a head that reached the limit cannot be framed safely.
@@ -41,27 +35,16 @@ export function checkHijackedRequest(
       ),
     };
   }
-  if (
-    req.httpVersion !== '1.0' &&
-    server.requireHostHeader !== false &&
-    req.headers.host === undefined
-  ) {
-    return {
-      status: 400,
-      error: new H1Error(
-        DuplexErrorCode.MISSING_HOST,
-        'an HTTP/1.1 request must carry Host (RFC 9112 section 3.2)',
-      ),
-    };
-  }
+  const fields = pairsOf(req.rawHeaders);
+  const request: RequestHead = {
+    method: req.method ?? 'GET',
+    target: req.url ?? '/',
+    version: req.httpVersion === '1.0' ? '1.0' : '1.1',
+    fields,
+    headers: recordOf(fields),
+  };
   try {
-    return {
-      framing: framing({
-        method: req.method,
-        version: req.httpVersion === '1.0' ? '1.0' : '1.1',
-        headers: req.rawHeaders,
-      }),
-    };
+    return { request, framing: requestFraming(request, server.requireHostHeader !== false) };
   } catch (error) {
     return { status: 400, error: error as H1Error };
   }
@@ -85,17 +68,24 @@ export class HijackedRequest {
   readonly socket: Socket;
   /** Bytes node:http read after the head and did not process. */
   readonly head: Uint8Array;
+  private readonly request: RequestHead;
   private readonly framing: Framing;
   private taken: 'readWriter' | 'exchange' | undefined;
   private rw: ReadWriter | undefined;
   private made: DuplexExchange | undefined;
   private handlerSettled = false;
 
-  constructor(req: IncomingMessage, socket: Socket, head: Uint8Array, bodyFraming: Framing) {
+  constructor(
+    req: IncomingMessage,
+    socket: Socket,
+    head: Uint8Array,
+    checked: { request: RequestHead; framing: Framing },
+  ) {
     this.req = req;
     this.socket = socket;
     this.head = head;
-    this.framing = bodyFraming;
+    this.request = checked.request;
+    this.framing = checked.framing;
   }
 
   /** Go's bufio.ReadWriter: the reader yields `head` first, then the socket. */
@@ -113,18 +103,9 @@ export class HijackedRequest {
   exchange(options: HijackedExchangeOptions = {}): DuplexExchange {
     this.take('exchange');
     if (this.made) return this.made;
-    const req = this.req;
-    const fields = pairsOf(req.rawHeaders);
-    const request: RequestHead = {
-      method: req.method ?? 'GET',
-      target: req.url ?? '/',
-      version: req.httpVersion === '1.0' ? '1.0' : '1.1',
-      fields,
-      headers: recordOf(fields),
-    };
     this.made = new DuplexExchange({
       wire: new Wire(this.socket, this.head),
-      request,
+      request: this.request,
       framing: this.framing,
       keepAlive: false,
       chunked: options.chunked,

@@ -1,4 +1,12 @@
-import { type FieldInput, forEachField, type HttpVersion } from '@h1kit/headers';
+import {
+  type FieldInput,
+  type Framing,
+  forEachField,
+  framing,
+  H1Error,
+  type HttpVersion,
+} from '@h1kit/headers';
+import { DuplexErrorCode } from './errors.js';
 import type { ParsedHead } from './llhttp.js';
 
 /** Field lines as received: order, case and repetition kept. */
@@ -88,4 +96,20 @@ export function connectionHas(record: FieldRecord, token: string): boolean {
     .toLowerCase()
     .split(',')
     .some((t) => t.trim() === token);
+}
+
+/**
+ * What a request must pass before any handler sees a byte of it, on every path (standalone
+ * server, hijack): Host in HTTP/1.1 (RFC 9112 section 3.2) unless `requireHost` is off, and
+ * framing that no two readers could read apart. Returns how its body is delimited; throws
+ * `H1Error` otherwise.
+ */
+export function requestFraming(request: RequestHead, requireHost = true): Framing {
+  if (requireHost && request.version === '1.1' && request.headers.host === undefined) {
+    throw new H1Error(
+      DuplexErrorCode.MISSING_HOST,
+      'an HTTP/1.1 request must carry Host (RFC 9112 section 3.2)',
+    );
+  }
+  return framing({ method: request.method, version: request.version, headers: request.fields });
 }

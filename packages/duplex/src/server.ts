@@ -6,18 +6,12 @@ import {
 } from 'node:net';
 import { createServer as createTlsServer, type TlsOptions } from 'node:tls';
 import type { ChunkedDecoderOptions } from '@h1kit/chunked';
-import {
-  type Framing,
-  framing,
-  H1Error,
-  HeaderErrorCode,
-  serializeResponseHead,
-} from '@h1kit/headers';
+import { type Framing, H1Error, HeaderErrorCode, serializeResponseHead } from '@h1kit/headers';
 import { closeGracefully } from './close.js';
 import { DuplexErrorCode } from './errors.js';
 import { DuplexExchange } from './exchange.js';
 import { HeadParser, type ParsedHead } from './llhttp.js';
-import { requestHeadOf } from './message.js';
+import { requestFraming, requestHeadOf } from './message.js';
 import { Wire, type WireConsumer } from './wire.js';
 
 export type Handler = (exchange: DuplexExchange) => void | Promise<void>;
@@ -194,17 +188,7 @@ class Connection implements WireConsumer {
     const request = requestHeadOf(head);
     let decided: Framing;
     try {
-      if (request.version === '1.1' && request.headers.host === undefined) {
-        throw new H1Error(
-          DuplexErrorCode.MISSING_HOST,
-          'an HTTP/1.1 request must carry Host (RFC 9112 section 3.2)',
-        );
-      }
-      decided = framing({
-        method: request.method,
-        version: request.version,
-        headers: request.fields,
-      });
+      decided = requestFraming(request);
     } catch (error) {
       this.reject(400, error as Error);
       return;

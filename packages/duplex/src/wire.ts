@@ -66,10 +66,6 @@ export class Wire {
     return n;
   }
 
-  get ended(): boolean {
-    return this.peerEnded;
-  }
-
   /** Stops listening to the socket and returns the held bytes; the wire is done after this. */
   detach(): Uint8Array[] {
     const socket = this.socket;

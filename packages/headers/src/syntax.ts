@@ -48,38 +48,9 @@ export function isToken(s: string): boolean {
   return true;
 }
 
-/** Index of the first char of `s` that may not appear in a field value, or -1. */
-export function invalidFieldValueIndex(s: string): number {
-  const n = s.length;
-  for (let i = 0; i < n; i++) {
-    const c = s.charCodeAt(i);
-    if (c > 0xff || (charClass[c]! & CharClass.FIELD_CONTENT) === 0) return i;
-  }
-  return -1;
-}
-
-/** Index of the first char of `s` that may not appear in a request-target, or -1. */
-export function invalidTargetIndex(s: string): number {
-  const n = s.length;
-  for (let i = 0; i < n; i++) {
-    const c = s.charCodeAt(i);
-    if (c > 0x7e || (charClass[c]! & CharClass.TARGET) === 0) return i;
-  }
-  return -1;
-}
-
 /** OWS is SP or HTAB. */
 export function isOws(c: number): boolean {
   return c === 0x20 || c === 0x09;
-}
-
-/** `s` without leading and trailing OWS; returns `s` itself when there is none. */
-export function trimOws(s: string): string {
-  let start = 0;
-  let end = s.length;
-  while (start < end && isOws(s.charCodeAt(start))) start++;
-  while (end > start && isOws(s.charCodeAt(end - 1))) end--;
-  return start === 0 && end === s.length ? s : s.slice(start, end);
 }
 
 /** Printable form of a char code for error messages. */

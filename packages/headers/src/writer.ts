@@ -1,6 +1,6 @@
 import { H1Error, HeaderErrorCode } from './errors.js';
 import type { FieldVisitor } from './fields.js';
-import { CharClass, charClass, describeChar } from './syntax.js';
+import { CharClass, charClass, describeChar, isOws } from './syntax.js';
 
 const SLAB_SIZE = 16384;
 
@@ -179,10 +179,6 @@ function badValue(name: string, c: number, i: number): H1Error {
     HeaderErrorCode.INVALID_FIELD_VALUE,
     `field "${name}": ${describeChar(c)} at index ${i} may not appear in a field value`,
   );
-}
-
-function isOws(c: number): boolean {
-  return c === 0x20 || c === 0x09;
 }
 
 const shared = new HeadWriter();
