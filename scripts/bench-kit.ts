@@ -20,6 +20,8 @@ export interface Comparison {
   target?: number;
   /** Which peer the target is measured against; default: every peer. */
   targetPeer?: string;
+  /** More targets, each against one peer (or every peer). */
+  targets?: Array<{ ratio: number; peer?: string }>;
   /** Total tinybench time per contender in ms, split over the rounds (default 1500). */
   time?: number;
   /** Interleaved rounds (default 7); the printed figure is each contender's median. */
@@ -28,10 +30,23 @@ export interface Comparison {
   warmup?: boolean;
   /** Iterations run as warmup before the first round (default 16, tinybench's own). */
   warmupIterations?: number;
+  /** Warm up in every round, not only the first (for contenders made anew each round). */
+  warmupEveryRound?: boolean;
+  /**
+   * Runs before each round, e.g. to start fresh server processes, so that one process's luck
+   * (its heap layout, the JIT's choices, the core it lands on) does not decide every round.
+   */
+  beforeRound?: (round: number) => Promise<void> | void;
+  afterRound?: (round: number) => Promise<void> | void;
 }
 
 export interface Figures {
   [name: string]: number;
+}
+
+/** The spread of the per-round ratios behind a paired ratio: its quartiles and round count. */
+export interface Spread {
+  [pair: string]: { q1: number; q3: number; rounds: number };
 }
 
 /**
@@ -42,38 +57,78 @@ export interface Figures {
  */
 export async function compare(spec: Comparison): Promise<Figures> {
   const rounds = spec.rounds ?? 7;
+  // tinybench tells an async task from a sync one by calling a plain function once and not
+  // awaiting what it returns: a 256 MiB echo started that way runs on, unmeasured, beside the
+  // contenders timed next. Calling each once here, awaited, settles the question outside any
+  // measurement.
+  const isAsync = new Map<string, boolean>();
   const samples = new Map<string, number[]>(spec.contenders.map((c) => [c.name, []]));
   for (let round = 0; round < rounds; round++) {
+    await spec.beforeRound?.(round);
+    if (round === 0) {
+      for (const c of spec.contenders) {
+        const result = c.fn();
+        const promise = isPromiseLike(result);
+        if (promise) await result;
+        isAsync.set(c.name, promise);
+      }
+    }
     const bench = new Bench({
       time: (spec.time ?? 1500) / rounds,
       iterations: spec.iterations ?? 5,
-      warmup: (spec.warmup ?? true) && round === 0,
+      warmup: (spec.warmup ?? true) && (round === 0 || spec.warmupEveryRound === true),
       warmupTime: 300,
       warmupIterations: spec.warmupIterations ?? 16,
       throws: true,
     });
     const order = round % 2 === 0 ? spec.contenders : [...spec.contenders].reverse();
-    for (const c of order) bench.add(c.name, c.fn);
+    for (const c of order) bench.add(c.name, c.fn, { async: isAsync.get(c.name)! });
     await bench.run();
     for (const task of bench.tasks) {
       const result = task.result;
       if (result.state !== 'completed') throw new Error(`${task.name}: ${result.state}`);
       samples.get(task.name)!.push(result.throughput.mean * (spec.perOp ?? 1));
     }
+    await spec.afterRound?.(round);
   }
   const figures: Figures = {};
   for (const [name, values] of samples) figures[name] = median(values);
   // Ratios pair the figures of one round, measured a moment apart, before taking the median.
   const ratios: Figures = {};
+  const spread: Spread = {};
   for (const ours of spec.contenders.filter((c) => c.role === 'ours')) {
     for (const peer of spec.contenders.filter((c) => c.role === 'peer')) {
       const a = samples.get(ours.name)!;
       const b = samples.get(peer.name)!;
-      ratios[`${ours.name}/${peer.name}`] = median(a.map((value, i) => value / b[i]!));
+      const perRound = a.map((value, i) => value / b[i]!);
+      const pair = `${ours.name}/${peer.name}`;
+      ratios[pair] = median(perRound);
+      spread[pair] = {
+        q1: quantile(perRound, 0.25),
+        q3: quantile(perRound, 0.75),
+        rounds: perRound.length,
+      };
     }
   }
-  report(spec, figures, ratios);
+  report(spec, figures, ratios, spread);
   return figures;
+}
+
+/** The q-quantile of `values`, interpolated between the two nearest ranks. */
+function quantile(values: number[], q: number): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const at = (sorted.length - 1) * q;
+  const low = Math.floor(at);
+  const high = Math.ceil(at);
+  return sorted[low]! + (sorted[high]! - sorted[low]!) * (at - low);
+}
+
+function isPromiseLike(value: unknown): value is PromiseLike<unknown> {
+  return (
+    value !== null &&
+    (typeof value === 'object' || typeof value === 'function') &&
+    typeof (value as { then?: unknown }).then === 'function'
+  );
 }
 
 function median(values: number[]): number {
@@ -94,6 +149,7 @@ export function report(
   spec: Omit<Comparison, 'contenders'> & { contenders: Array<Omit<Contender, 'fn'>> },
   figures: Figures,
   pairedRatios?: Figures,
+  spread?: Spread,
 ): void {
   const ratio = (ours: string, peer: string): number =>
     pairedRatios?.[`${ours}/${peer}`] ?? figures[ours]! / figures[peer]!;
@@ -104,19 +160,27 @@ export function report(
     const value = figures[c.name]!;
     let line = `  ${c.role === 'peer' ? 'peer' : 'ours'}  ${c.name.padEnd(width)}${formatFigure(value).padStart(12)} ${spec.unit}`;
     if (c.role === 'ours') {
-      const ratios = peers.map((p) => `${ratio(c.name, p.name).toFixed(2)}x ${p.name}`);
+      const ratios = peers.map((p) => {
+        const s = spread?.[`${c.name}/${p.name}`];
+        const iqr = s ? ` (IQR ${s.q1.toFixed(2)}-${s.q3.toFixed(2)})` : '';
+        return `${ratio(c.name, p.name).toFixed(2)}x ${p.name}${iqr}`;
+      });
       line += `   ${ratios.join(', ')}`;
     }
     console.log(line);
   }
-  if (spec.target !== undefined) {
+  const targets = [...(spec.targets ?? [])];
+  if (spec.target !== undefined) targets.push({ ratio: spec.target, peer: spec.targetPeer });
+  for (const target of targets) {
     for (const c of spec.contenders.filter((x) => x.role === 'ours')) {
       for (const p of peers) {
-        if (spec.targetPeer !== undefined && p.name !== spec.targetPeer) continue;
+        if (target.peer !== undefined && p.name !== target.peer) continue;
         const r = ratio(c.name, p.name);
-        const verdict = r >= spec.target ? 'met' : 'MISSED';
+        const verdict = r >= target.ratio ? 'met' : 'MISSED';
+        const s = spread?.[`${c.name}/${p.name}`];
+        const rounds = s ? ` (median of ${s.rounds} paired rounds)` : '';
         console.log(
-          `  target ${spec.target}x ${p.name} for ${c.name}: ${r.toFixed(2)}x, ${verdict}`,
+          `  target ${target.ratio}x ${p.name} for ${c.name}: ${r.toFixed(2)}x${rounds}, ${verdict}`,
         );
       }
     }

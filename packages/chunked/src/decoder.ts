@@ -91,19 +91,21 @@ export class ChunkedDecoder {
     const n = bytes.length;
     const buffer = bytes.buffer;
     const byteOffset = bytes.byteOffset;
+    // Views of a Buffer are Buffers: a Node stream would otherwise wrap each one again.
+    const asBuffer = Buffer.isBuffer(bytes);
     let pos = 0;
     while (pos < n) {
       if (this.state === DATA) {
         const remaining = this.remaining;
         const available = n - pos;
         if (remaining >= available) {
-          data.push(new Uint8Array(buffer, byteOffset + pos, available));
+          data.push(pos === 0 ? bytes : view(asBuffer, buffer, byteOffset + pos, available));
           this.remaining = remaining - available;
           if (this.remaining === 0) this.state = DATA_CR;
           pos = n;
           break;
         }
-        data.push(new Uint8Array(buffer, byteOffset + pos, remaining));
+        data.push(view(asBuffer, buffer, byteOffset + pos, remaining));
         pos = this.nextChunkSize(bytes, pos + remaining);
       } else if (this.state === TRAILER) {
         pos = this.trailerBytes(bytes, pos);
@@ -114,7 +116,7 @@ export class ChunkedDecoder {
     }
     this.base += n;
     if (this.state !== DONE) return { data, done: false, rest: EMPTY, trailers: [] };
-    const rest = new Uint8Array(buffer, byteOffset + pos, n - pos);
+    const rest = view(asBuffer, buffer, byteOffset + pos, n - pos);
     return { data, done: true, rest, trailers: this.trailer!.fields };
   }
 
@@ -340,4 +342,13 @@ export class ChunkedDecoder {
         return 'inside a chunk-size line or the CRLF after chunk data';
     }
   }
+}
+
+function view(
+  asBuffer: boolean,
+  buffer: ArrayBufferLike,
+  offset: number,
+  length: number,
+): Uint8Array {
+  return asBuffer ? Buffer.from(buffer, offset, length) : new Uint8Array(buffer, offset, length);
 }

@@ -1,7 +1,9 @@
-// The chunked transfer coding, written: each chunk as three pieces ready for writev or a corked
+// The chunked transfer coding, written: each chunk as pieces ready for writev or a corked
 // socket, the data passed through by reference. Size lines are views of a shared slab (as
 // Buffer.allocUnsafe hands out views of its pool) and are reused while the size repeats; the
 // CRLF is one shared constant. The pieces around the data are therefore read-only by contract.
+// They are Buffers, not plain Uint8Arrays: a Node Writable turns every plain Uint8Array written
+// to it into a Buffer view first, an allocation per piece that a socket write would pay twice.
 import {
   CharClass,
   charClass,
@@ -20,38 +22,62 @@ const BACKSLASH = 0x5c;
 const HEX_DIGITS = Uint8Array.from('0123456789abcdef', (c) => c.charCodeAt(0));
 const EMPTY_SECTION = Uint8Array.of(CR, LF);
 /** The CRLF after chunk data, shared by every chunk as node:http shares its own. */
-const CRLF = Uint8Array.of(CR, LF);
+const CRLF: Uint8Array = Buffer.from([CR, LF]);
 
-let slab = new Uint8Array(SLAB_SIZE);
+let slab: Uint8Array = Buffer.allocUnsafeSlow(SLAB_SIZE);
 let used = 0;
 const LINE_CACHE = 64;
 const cachedSizes = new Float64Array(LINE_CACHE).fill(-1);
 const cachedLines: Uint8Array[] = new Array(LINE_CACHE).fill(CRLF);
 
 /**
- * One chunk: `[chunk-size line, data, CRLF]`, `data` itself in the middle. Zero-length data returns
- * `[]`, since a chunk of size 0 is the last chunk and would end the message. `chunkExt` pairs are
- * written as `;name` or `;name=value`, the value as a token when it is one, else as a
- * quoted-string; a name that is not a token or a value with a char outside HTAB, SP, VCHAR and
- * obs-text throws `ERR_H1_INVALID_CHUNK_EXTENSION`.
+ * One chunk: `[chunk-size line, data, CRLF]`, `data` itself in the middle. Given an array of
+ * views, one chunk holding all of them, in order: `[chunk-size line, ...data, CRLF]`, for a
+ * writer that gathers what was written in one turn into one chunk. Zero-length data returns
+ * `[]`, since a chunk of size 0 is the last chunk and would end the message; empty views in an
+ * array are left out. `chunkExt` pairs are written as `;name` or `;name=value`, the value as a
+ * token when it is one, else as a quoted-string; a name that is not a token or a value with a
+ * char outside HTAB, SP, VCHAR and obs-text throws `ERR_H1_INVALID_CHUNK_EXTENSION`.
  */
-export function encodeChunk(data: Uint8Array, chunkExt?: ChunkExt): Uint8Array[] {
-  if (!(data instanceof Uint8Array)) {
-    throw new TypeError(`chunk data must be a Uint8Array, got ${typeof data}`);
+export function encodeChunk(
+  data: Uint8Array | readonly Uint8Array[],
+  chunkExt?: ChunkExt,
+): Uint8Array[] {
+  if (data instanceof Uint8Array) {
+    const size = data.length;
+    if (size === 0) return [];
+    return [lineFor(size, chunkExt), data, CRLF];
   }
-  const size = data.length;
+  if (!Array.isArray(data)) {
+    throw new TypeError(`chunk data must be a Uint8Array or an array of them, got ${typeof data}`);
+  }
+  const pieces: Uint8Array[] = [CRLF];
+  let size = 0;
+  for (let i = 0; i < data.length; i++) {
+    const view = data[i];
+    if (!(view instanceof Uint8Array)) {
+      throw new TypeError(`chunk data[${i}] must be a Uint8Array, got ${typeof view}`);
+    }
+    if (view.length === 0) continue;
+    size += view.length;
+    pieces.push(view);
+  }
   if (size === 0) return [];
-  if (chunkExt !== undefined) return [sizeLine(size, chunkExt), data, CRLF];
+  pieces[0] = lineFor(size, chunkExt);
+  pieces.push(CRLF);
+  return pieces;
+}
+
+function lineFor(size: number, chunkExt: ChunkExt | undefined): Uint8Array {
+  if (chunkExt !== undefined) return sizeLine(size, chunkExt);
   // Streams tend to repeat a few write sizes (a file read in 64 KiB pieces): a small
   // direct-mapped cache hands back their lines without building a view.
   const slot = size & (LINE_CACHE - 1);
-  let line = cachedLines[slot]!;
-  if (cachedSizes[slot] !== size) {
-    line = sizeLine(size, undefined);
-    cachedLines[slot] = line;
-    cachedSizes[slot] = size;
-  }
-  return [line, data, CRLF];
+  if (cachedSizes[slot] === size) return cachedLines[slot]!;
+  const line = sizeLine(size, undefined);
+  cachedLines[slot] = line;
+  cachedSizes[slot] = size;
+  return line;
 }
 
 /** `chunk-size [ chunk-ext ] CRLF` as a view of the slab. */
@@ -75,7 +101,7 @@ function sizeLine(size: number, chunkExt: ChunkExt | undefined): Uint8Array {
   slab[at++] = CR;
   slab[at++] = LF;
   used = at;
-  return new Uint8Array(slab.buffer, start, at - start);
+  return Buffer.from(slab.buffer, slab.byteOffset + start, at - start);
 }
 
 /**
@@ -100,7 +126,7 @@ function hexDigits(size: number): number {
 function reserve(bytes: number): void {
   if (used + bytes <= slab.length) return;
   // Earlier chunks keep their views of the old slab alive; the new one starts empty.
-  slab = new Uint8Array(Math.max(SLAB_SIZE, bytes));
+  slab = Buffer.allocUnsafeSlow(Math.max(SLAB_SIZE, bytes));
   used = 0;
 }
 

@@ -1,33 +1,41 @@
 // Full-duplex echo, one connection, 256 MiB each way in 64 KiB writes, chunked both ways, the
 // same raw-socket client against every server; and 256 connections exchanging 1 KiB messages.
-// Each server runs in a child process of its own (this file, started with --serve), so that the
-// client and the server each have a core, as they would on two machines.
-import { type ChildProcess, fork } from 'node:child_process';
+//
+// Each server runs in a child process of its own (this file, started with --serve) and every
+// round starts them afresh: on this kind of shared machine one process can run 20% slower than
+// its twin for its whole life, so a ratio measured between two long-lived processes says more
+// about their luck than about the code. Where `taskset` exists and there are two or more cores,
+// the client is pinned to the first core and the servers to the last, as on two machines.
+import { type ChildProcess, execFileSync, fork } from 'node:child_process';
+import { once } from 'node:events';
 import { createServer as createHttpServer } from 'node:http';
 import { connect, createServer as createNetServer, type Socket } from 'node:net';
+import { availableParallelism } from 'node:os';
 import { ChunkedDecoder, encodeChunk } from '@h1kit/chunked';
 import { createServer, enableHijack } from '@h1kit/duplex';
-import { compare, report } from '../../../scripts/bench-kit.js';
+import { compare, type Figures, report } from '../../../scripts/bench-kit.js';
 
 const MiB = 1 << 20;
 const TOTAL = 256 * MiB;
 const WRITE = 64 * 1024;
-const SERVERS = [
-  'raw net echo',
-  'node:http req.pipe(res)',
-  'h1kit standalone',
-  'h1kit hijack on node:http',
-] as const;
+const RAW = 'raw net echo';
+const NODE = 'node:http req.pipe(res)';
+const SERVERS = [RAW, NODE, 'h1kit standalone', 'h1kit hijack on node:http'] as const;
 type Kind = (typeof SERVERS)[number];
 
 async function serve(kind: Kind): Promise<void> {
   const ready = (port: number) => process.send!({ port });
-  if (kind === 'raw net echo') {
-    const server = createNetServer((socket) => socket.pipe(socket));
-    server.listen(0, '127.0.0.1', () => ready((server.address() as { port: number }).port));
-  } else if (kind === 'node:http req.pipe(res)') {
+  const address = (server: { address(): unknown }) => (server.address() as { port: number }).port;
+  if (kind === RAW) {
+    // The ceiling: the socket options the HTTP servers use (no Nagle), nothing else.
+    const server = createNetServer({ noDelay: true }, (socket) => {
+      socket.on('error', () => {});
+      socket.pipe(socket);
+    });
+    server.listen(0, '127.0.0.1', () => ready(address(server)));
+  } else if (kind === NODE) {
     const server = createHttpServer((req, res) => req.pipe(res));
-    server.listen(0, '127.0.0.1', () => ready((server.address() as { port: number }).port));
+    server.listen(0, '127.0.0.1', () => ready(address(server)));
   } else if (kind === 'h1kit standalone') {
     const server = createServer((exchange) => void exchange.body.pipe(exchange.respond(200)));
     ready((await server.listen()).port);
@@ -41,16 +49,55 @@ async function serve(kind: Kind): Promise<void> {
         exchange.body.pipe(exchange.respond(200));
       },
     );
-    server.listen(0, '127.0.0.1', () => ready((server.address() as { port: number }).port));
+    server.listen(0, '127.0.0.1', () => ready(address(server)));
   }
 }
 
-async function start(kind: Kind): Promise<{ child: ChildProcess; port: number }> {
-  const child = fork(process.argv[1]!, ['--serve', kind], { stdio: 'inherit' });
-  const port = await new Promise<number>((resolve) =>
-    child.once('message', (m: { port: number }) => resolve(m.port)),
-  );
-  return { child, port };
+const cores = availableParallelism();
+/** Pins every thread of `pid` to `cpu`; false where taskset is missing or refuses. */
+function pin(pid: number, cpu: number): boolean {
+  if (cores < 2) return false;
+  try {
+    execFileSync('taskset', ['-a', '-p', '-c', String(cpu), String(pid)], { stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+interface Running {
+  child: ChildProcess;
+  port: number;
+}
+
+/** One fresh process per server kind, pinned to the last core when the client is pinned. */
+class Fleet {
+  private readonly running = new Map<Kind, Running>();
+
+  constructor(private readonly pinned: boolean) {}
+
+  async start(kinds: readonly Kind[]): Promise<void> {
+    for (const kind of kinds) {
+      const child = fork(process.argv[1]!, ['--serve', kind], { stdio: 'inherit' });
+      const [message] = (await once(child, 'message')) as [{ port: number }];
+      if (this.pinned) pin(child.pid!, cores - 1);
+      this.running.set(kind, { child, port: message.port });
+    }
+  }
+
+  port(kind: Kind): number {
+    return this.running.get(kind)!.port;
+  }
+
+  async stop(): Promise<void> {
+    const exits = [...this.running.values()].map(({ child }) => {
+      const exited = once(child, 'exit');
+      child.kill();
+      return exited;
+    });
+    this.running.clear();
+    await Promise.all(exits);
+  }
 }
 
 const HEAD = Buffer.from(
@@ -148,69 +195,100 @@ async function pingPong(port: number, ms: number): Promise<Latency> {
   };
 }
 
+const median = (values: number[]) => {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = sorted.length >> 1;
+  return sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
+};
+
 async function main(): Promise<void> {
-  const running = new Map<Kind, { child: ChildProcess; port: number }>();
-  for (const kind of SERVERS) running.set(kind, await start(kind));
+  const pinned = pin(process.pid, 0);
+  console.log(
+    pinned
+      ? `client pinned to cpu 0, servers to cpu ${cores - 1}; fresh server processes every round`
+      : 'not pinned (taskset missing or one core); fresh server processes every round',
+  );
+  const fleet = new Fleet(pinned);
+  const only = process.env.H1_BENCH_ONLY?.split(',');
+  const kinds = SERVERS.filter((kind) => !only || only.includes(kind));
   try {
     await compare({
       title: 'full-duplex echo, one connection, 256 MiB each way, 64 KiB writes, chunked both ways',
       unit: 'MB/s each way',
       perOp: TOTAL / 1e6,
       time: 0,
-      rounds: Number(process.env.H1_BENCH_ROUNDS ?? 11),
-      iterations: 1,
+      rounds: Number(process.env.H1_BENCH_ROUNDS ?? 15),
+      iterations: 3,
       warmup: true,
-      warmupIterations: 1,
-      target: 0.95,
-      targetPeer: 'raw net echo',
-      contenders: SERVERS.filter(
-        (kind) => !process.env.H1_BENCH_ONLY || process.env.H1_BENCH_ONLY.split(',').includes(kind),
-      ).map((kind) => ({
+      warmupEveryRound: true,
+      warmupIterations: 2,
+      targets: [
+        { ratio: 0.95, peer: RAW },
+        { ratio: 1.2, peer: NODE },
+      ],
+      beforeRound: () => fleet.start(kinds),
+      afterRound: () => fleet.stop(),
+      contenders: kinds.map((kind) => ({
         name: kind,
         role: kind.startsWith('h1kit') ? ('ours' as const) : ('peer' as const),
-        fn: () => echoOnce(running.get(kind)!.port),
+        fn: () => echoOnce(fleet.port(kind)),
       })),
     });
-    console.log('  (target also: 1.2x node:http req.pipe(res))');
 
-    const rounds = 3;
-    const figures = new Map<string, { messages: number[]; p99: number[] }>();
+    const pingKinds = kinds.filter((kind) => kind !== RAW);
+    const rounds = Number(process.env.H1_BENCH_PING_ROUNDS ?? 5);
+    const figures = new Map<Kind, { messages: number[]; p99: number[] }>(
+      pingKinds.map((kind) => [kind, { messages: [], p99: [] }]),
+    );
     for (let round = 0; round < rounds; round++) {
-      for (const kind of [
-        'node:http req.pipe(res)',
-        'h1kit standalone',
-        'h1kit hijack on node:http',
-      ] as const) {
-        const result = await pingPong(running.get(kind)!.port, 2000);
-        const entry = figures.get(kind) ?? { messages: [], p99: [] };
-        entry.messages.push(result.messages);
-        entry.p99.push(result.p99);
-        figures.set(kind, entry);
+      await fleet.start(pingKinds);
+      const order = round % 2 === 0 ? pingKinds : [...pingKinds].reverse();
+      for (const kind of order) await pingPong(fleet.port(kind), 300);
+      for (const kind of order) {
+        const result = await pingPong(fleet.port(kind), 2000);
+        figures.get(kind)!.messages.push(result.messages);
+        figures.get(kind)!.p99.push(result.p99);
       }
+      await fleet.stop();
     }
-    const median = (values: number[]) => [...values].sort((a, b) => a - b)[values.length >> 1]!;
-    const contenders = [...figures.keys()].map((name) => ({
+    const contenders = pingKinds.map((name) => ({
       name,
       role: name.startsWith('h1kit') ? ('ours' as const) : ('peer' as const),
     }));
+    const paired = (pick: (v: { messages: number[]; p99: number[] }) => number[]): Figures => {
+      const out: Figures = {};
+      const peers = pingKinds.filter((k) => !k.startsWith('h1kit'));
+      for (const ours of pingKinds.filter((k) => k.startsWith('h1kit'))) {
+        for (const peer of peers) {
+          const a = pick(figures.get(ours)!);
+          const b = pick(figures.get(peer)!);
+          out[`${ours}/${peer}`] = median(a.map((v, i) => v / b[i]!));
+        }
+      }
+      return out;
+    };
+    const medians = (pick: (v: { messages: number[]; p99: number[] }) => number[]): Figures =>
+      Object.fromEntries([...figures].map(([k, v]) => [k, median(pick(v))]));
     report(
       {
-        title: '256 connections, 1 KiB ping-pong messages in one duplex exchange each',
+        title: `256 connections, 1 KiB ping-pong messages in one duplex exchange each (${rounds} rounds of 2 s)`,
         unit: 'messages/s',
         contenders,
       },
-      Object.fromEntries([...figures].map(([k, v]) => [k, median(v.messages)])),
+      medians((v) => v.messages),
+      paired((v) => v.messages),
     );
     report(
       {
-        title: 'the same run: p99 round-trip latency (lower is better; ratio < 1 means faster)',
+        title: 'the same runs: p99 round-trip latency (lower is better; ratio < 1 means faster)',
         unit: 'ms p99',
         contenders,
       },
-      Object.fromEntries([...figures].map(([k, v]) => [k, median(v.p99)])),
+      medians((v) => v.p99),
+      paired((v) => v.p99),
     );
   } finally {
-    for (const { child } of running.values()) child.kill();
+    await fleet.stop();
   }
 }
 

@@ -59,6 +59,7 @@ export class DuplexExchange {
   private readonly maxDrainBytes: number;
   private keepAlive: boolean;
   private headSent = false;
+  private readonly expectsContinue: boolean;
   private continueSent = false;
   private requestDone = false;
   private bodyAbandoned = false;
@@ -87,15 +88,15 @@ export class DuplexExchange {
     });
     // The exchange's own rejection is for those who await it; never an unhandled one.
     this.done.catch(() => {});
-    const expectsContinue =
+    this.expectsContinue =
       typeof init.request.headers.expect === 'string' &&
-      init.request.headers.expect.toLowerCase() === '100-continue';
+      init.request.headers.expect.toLowerCase() === '100-continue' &&
+      init.request.version === '1.1';
     this.body = new IncomingBody({
       framing: init.framing,
       wire: init.wire,
       chunked: init.chunked,
-      onFirstRead:
-        expectsContinue && init.request.version === '1.1' ? () => this.sendContinue() : undefined,
+      onFirstRead: this.expectsContinue ? () => this.sendContinue() : undefined,
       onComplete: (rest) => {
         this.rest = rest;
         this.requestDone = true;
@@ -151,6 +152,11 @@ export class DuplexExchange {
     if (this.body.destroyed && !this.requestDone) this.keepAlive = false;
     const plan = responseFraming(this.request, status, fieldPairsOf(fields), this.keepAlive);
     const head = serializeResponseHead(status, plan.fields, options);
+    // A 2xx says the body is wanted: a client still waiting for 100 Continue is told to send it
+    // (`body.pipe(respond(200))` answers before its first read). Other statuses let it refrain.
+    if (this.expectsContinue && status < 300 && status !== 101 && !this.requestDone) {
+      this.sendContinue();
+    }
     this.keepAlive = plan.keepAlive;
     this.headSent = true;
     this.socket.write(head);

@@ -3,6 +3,7 @@ import { ChunkedDecoder, type ChunkedDecoderOptions } from '@h1kit/chunked';
 import { type Framing, H1Error } from '@h1kit/headers';
 import { DuplexErrorCode } from './errors.js';
 import type { FieldPairs } from './message.js';
+import { OutgoingBody } from './outgoing.js';
 import type { Wire, WireConsumer } from './wire.js';
 
 export interface IncomingBodyOptions {
@@ -23,6 +24,12 @@ const EMPTY = new Uint8Array(0);
  * are passed through as views of the socket's own buffers, chunked ones through the zero-copy
  * decoder. When the reader falls behind, the wire (and so the socket) is paused; a slow reader
  * holds at most the stream's high-water mark plus one socket read.
+ *
+ * Piped into an `OutgoingBody` (`body.pipe(response)`, or `pipeline(body, response)`), the body
+ * is spliced: decoded views go straight to the outgoing framing, the way Go's io.Copy hands
+ * over to a ReaderFrom, with no trip through the Readable and Writable queues. The streams
+ * still behave as piped ones ('pipe', 'unpipe', 'end', the destination ended unless
+ * `{ end: false }`, backpressure from the destination's socket to this one's).
  */
 export class IncomingBody extends Readable implements WireConsumer {
   /** Trailer fields, filled when a chunked body ends (also emitted as 'trailers'). */
@@ -41,6 +48,9 @@ export class IncomingBody extends Readable implements WireConsumer {
   private onFirstRead: (() => void) | undefined;
   private onComplete: ((rest: Uint8Array) => void) | undefined;
   private finished = false;
+  /** The response this body is spliced into, if any (see `pipe`). */
+  private spliced: OutgoingBody | undefined;
+  private spliceEnds = false;
 
   constructor(options: IncomingBodyOptions) {
     super({ highWaterMark: options.highWaterMark ?? 65536 });
@@ -57,13 +67,17 @@ export class IncomingBody extends Readable implements WireConsumer {
     return this.finished;
   }
 
-  /** Starts taking bytes from the wire; a body with nothing to read completes at once. */
+  /**
+   * Takes the wire; a body with nothing to read completes at once. Bytes are taken on the first
+   * read, not before: a body piped into a response before anything was read is spliced whole,
+   * and one nobody reads leaves its bytes in TCP.
+   */
   begin(): void {
     if (this.kind === 'none' || (this.kind === 'length' && this.remaining === 0)) {
       this.complete_(EMPTY);
       return;
     }
-    this.wire.attach(this);
+    this.wire.attach(this, false);
   }
 
   override _read(): void {
@@ -73,6 +87,45 @@ export class IncomingBody extends Readable implements WireConsumer {
       first();
     }
     if (!this.finished) this.wire.resume();
+  }
+
+  /**
+   * Splices into an `OutgoingBody` while nothing else reads this body and nothing is queued on
+   * either side; any other destination, or a body already being read, is piped as usual.
+   */
+  override pipe<T extends NodeJS.WritableStream>(destination: T, options?: { end?: boolean }): T {
+    if (
+      destination instanceof OutgoingBody &&
+      this.spliced === undefined &&
+      !this.finished &&
+      !this.destroyed &&
+      this.readableLength === 0 &&
+      this.readableFlowing !== true &&
+      this.readableEncoding === null &&
+      this.listenerCount('data') === 0 &&
+      this.listenerCount('readable') === 0 &&
+      destination.splice(this.wake)
+    ) {
+      this.spliced = destination;
+      this.spliceEnds = options?.end !== false;
+      this.once('end', this.onSpliceEnd);
+      destination.once('close', this.onSpliceClose);
+      destination.emit('pipe', this);
+      // Flowing, so that 'end' is emitted and the first read is made (Expect: 100-continue).
+      this.resume();
+      return destination;
+    }
+    return super.pipe(destination, options);
+  }
+
+  override unpipe(destination?: NodeJS.WritableStream): this {
+    const spliced = this.spliced;
+    if (spliced !== undefined && (destination === undefined || destination === spliced)) {
+      this.unsplice();
+      this.pause();
+      spliced.emit('unpipe', this);
+    }
+    return super.unpipe(destination);
   }
 
   bytes(chunk: Uint8Array): void {
@@ -141,7 +194,37 @@ export class IncomingBody extends Readable implements WireConsumer {
 
   private deliver(view: Uint8Array): void {
     this.received += view.length;
-    if (!this.push(view)) this.wire.pause();
+    const spliced = this.spliced;
+    if (spliced === undefined ? !this.push(view) : !spliced.spliceWrite(view)) this.wire.pause();
+  }
+
+  /** The splice destination has room again. */
+  private readonly wake = (): void => {
+    if (!this.finished) this.wire.resume();
+  };
+
+  private readonly onSpliceEnd = (): void => {
+    const spliced = this.spliced;
+    const ends = this.spliceEnds;
+    this.unsplice();
+    if (spliced !== undefined && ends) spliced.end();
+  };
+
+  private readonly onSpliceClose = (): void => {
+    const spliced = this.spliced;
+    if (spliced === undefined) return;
+    this.unsplice();
+    this.pause();
+    spliced.emit('unpipe', this);
+  };
+
+  private unsplice(): void {
+    const spliced = this.spliced;
+    if (spliced === undefined) return;
+    this.spliced = undefined;
+    this.off('end', this.onSpliceEnd);
+    spliced.off('close', this.onSpliceClose);
+    spliced.unsplice(this.wake);
   }
 
   private complete_(rest: Uint8Array): void {

@@ -21,9 +21,12 @@ export interface OutgoingBodyOptions {
 type Callback = (error?: Error | null) => void;
 
 /**
- * A message body as a Node Writable: each write goes to the socket framed as the head promised
- * (chunks are `[size line, data, CRLF]` under one cork, so one writev, data never copied), the
- * callback waits for the socket's 'drain' when the socket is full, and `end()` writes the
+ * A message body as a Node Writable: what is written in one tick leaves in one writev, framed as
+ * the head promised. Chunked bodies send the tick's writes as one chunk,
+ * `[size line, ...data, CRLF]`: the views go out as given, never copied, and the chunk count
+ * follows the reads of a pipe rather than its writes (a socket read rarely ends on a chunk
+ * boundary, so a piped chunked body decodes into two views a read). The producer is held only
+ * once the socket queues more than this body's high-water mark, and `end()` writes the
  * last-chunk with any trailers. Writing more or fewer bytes than a Content-Length promised is an
  * `H1Error`, since the peer would misread the connection after it.
  */
@@ -34,7 +37,17 @@ export class OutgoingBody extends Writable {
   private readonly framing: OutgoingFraming;
   private trailerFields: FieldInput | undefined;
   private onComplete: (() => void) | undefined;
-  private corked = false;
+  /** Views written this tick, sent at the flush. */
+  private gathered: Uint8Array[] = [];
+  private gatheredBytes = 0;
+  private flushScheduled = false;
+  /** The producer's callback, held until the socket has room again. */
+  private held: Callback | undefined;
+  private drainListened = false;
+  /** The spliced source's wake-up (see `splice`), and whether it was told to wait. */
+  private source: (() => void) | undefined;
+  private sourceWaits = false;
+  private wakeOnDrain = false;
 
   constructor(options: OutgoingBodyOptions) {
     super({ highWaterMark: options.highWaterMark ?? 65536, decodeStrings: true });
@@ -57,13 +70,87 @@ export class OutgoingBody extends Writable {
   }
 
   override _write(chunk: Uint8Array, _encoding: BufferEncoding, callback: Callback): void {
-    this.send([chunk], callback);
+    const refused = this.refusal(chunk.length);
+    if (refused) {
+      callback(refused);
+      return;
+    }
+    this.written += chunk.length;
+    this.gather(chunk);
+    this.afterGather(callback);
   }
 
   override _writev(chunks: Array<{ chunk: Uint8Array }>, callback: Callback): void {
-    const list: Uint8Array[] = new Array(chunks.length);
-    for (let i = 0; i < chunks.length; i++) list[i] = chunks[i]!.chunk;
-    this.send(list, callback);
+    let size = 0;
+    for (let i = 0; i < chunks.length; i++) size += chunks[i]!.chunk.length;
+    const refused = this.refusal(size);
+    if (refused) {
+      callback(refused);
+      return;
+    }
+    this.written += size;
+    for (let i = 0; i < chunks.length; i++) this.gather(chunks[i]!.chunk);
+    this.afterGather(callback);
+  }
+
+  /**
+   * Takes `source` (an `IncomingBody` being piped here) as a splice: its views then come through
+   * `spliceWrite`, and `wake` is called when a source told to wait may go on. Refused while this
+   * body has writes queued, is corked, ended or destroyed, or is already spliced.
+   */
+  splice(wake: () => void): boolean {
+    if (
+      this.source !== undefined ||
+      this.destroyed ||
+      this.writableEnded ||
+      this.writableLength > 0 ||
+      this.writableCorked > 0
+    ) {
+      return false;
+    }
+    this.source = wake;
+    return true;
+  }
+
+  unsplice(wake: () => void): void {
+    if (this.source !== wake) return;
+    this.source = undefined;
+    this.sourceWaits = false;
+  }
+
+  /**
+   * One view from the spliced source, gathered like a write but outside the Writable's queue.
+   * Returns false when the source should wait for its `wake`. A view that arrives while writes
+   * made through the Writable are queued (or after `end()`) goes through `write()` behind them,
+   * so the bytes keep the order they were given in.
+   */
+  spliceWrite(view: Uint8Array): boolean {
+    if (
+      this.writableLength > 0 ||
+      this.writableCorked > 0 ||
+      this.writableEnded ||
+      this.destroyed ||
+      this.held !== undefined
+    ) {
+      if (this.write(view)) return true;
+      if (!this.wakeOnDrain) {
+        this.wakeOnDrain = true;
+        this.once('drain', this.wakeAfterDrain);
+      }
+      return false;
+    }
+    const refused = this.refusal(view.length);
+    if (refused) {
+      // As a failed write would: the exchange sees the error and closes.
+      this.destroy(refused);
+      return true;
+    }
+    this.written += view.length;
+    this.gather(view);
+    this.scheduleFlush();
+    if (this.socket.writableLength + this.gatheredBytes < this.writableHighWaterMark) return true;
+    this.sourceWaits = true;
+    return false;
   }
 
   override _final(callback: Callback): void {
@@ -77,107 +164,165 @@ export class OutgoingBody extends Writable {
       );
       return;
     }
+    let last: Uint8Array | undefined;
     if (framing.kind === 'chunked') {
-      let last: Uint8Array;
       try {
         last = encodeLastChunk(this.trailerFields);
       } catch (error) {
         callback(error as Error);
         return;
       }
-      this.socket.write(last);
     }
+    // The last data and the last-chunk leave together.
+    const socket = this.socket;
+    socket.cork();
+    this.flush();
+    if (last) socket.write(last);
+    socket.uncork();
     const done = this.onComplete;
     this.onComplete = undefined;
     done?.();
     callback();
   }
 
-  /**
-   * Everything written in one tick leaves in one writev: a socket read often decodes into two
-   * chunks (a read rarely ends on a chunk boundary), and a pipe writes them one by one.
-   */
-  private corkUntilNextTick(): void {
-    if (this.corked) return;
-    this.corked = true;
-    this.socket.cork();
-    process.nextTick(this.releaseCork);
+  override _destroy(error: Error | null, callback: (error?: Error | null) => void): void {
+    // Writes already called back count as sent: they go out before whatever the destroy causes.
+    this.held = undefined;
+    this.sourceWaits = false;
+    this.flush();
+    this.stopListening();
+    callback(error);
   }
 
-  private readonly releaseCork = (): void => {
-    this.corked = false;
-    this.socket.uncork();
-  };
-
-  private send(chunks: Uint8Array[], callback: Callback): void {
+  /** Why a write of `size` more bytes cannot be sent, if it cannot. */
+  private refusal(size: number): H1Error | undefined {
     const framing = this.framing;
-    let size = 0;
-    for (let i = 0; i < chunks.length; i++) size += chunks[i]!.length;
     if (framing.kind === 'none') {
-      callback(
-        size === 0
-          ? null
-          : new H1Error(DuplexErrorCode.BODY_NOT_ALLOWED, 'this message has no body'),
-      );
-      return;
+      return size > 0
+        ? new H1Error(DuplexErrorCode.BODY_NOT_ALLOWED, 'this message has no body')
+        : undefined;
     }
     if (framing.kind === 'length' && this.written + size > framing.length) {
-      callback(
-        new H1Error(
-          DuplexErrorCode.BODY_TOO_LONG,
-          `body exceeds its Content-Length of ${framing.length} bytes`,
-        ),
+      return new H1Error(
+        DuplexErrorCode.BODY_TOO_LONG,
+        `body exceeds its Content-Length of ${framing.length} bytes`,
       );
-      return;
     }
-    this.written += size;
-    const socket = this.socket;
-    if (socket.destroyed) {
-      callback(
-        new H1Error(
-          DuplexErrorCode.CONNECTION_CLOSED,
-          'connection closed before the body was sent',
-        ),
+    if (this.socket.destroyed) {
+      return new H1Error(
+        DuplexErrorCode.CONNECTION_CLOSED,
+        'connection closed before the body was sent',
       );
-      return;
     }
-    let ok = true;
-    this.corkUntilNextTick();
-    for (let i = 0; i < chunks.length; i++) {
-      const data = chunks[i]!;
-      if (framing.kind !== 'chunked') {
-        ok = socket.write(data);
-        continue;
-      }
-      const parts = encodeChunk(data);
-      for (let j = 0; j < parts.length; j++) ok = socket.write(parts[j]!);
-    }
-    // The socket says "full" past its own 16 KiB mark; waiting for 'drain' there would send the
-    // second view of a socket read in a writev of its own. Hold the producer only once the socket
-    // queues more than this body's high-water mark.
-    if (ok || socket.writableLength < this.writableHighWaterMark) {
-      callback();
-      return;
-    }
-    waitForDrain(socket, callback);
+    return undefined;
   }
+
+  private gather(view: Uint8Array): void {
+    if (view.length === 0) return;
+    this.gathered.push(view);
+    this.gatheredBytes += view.length;
+  }
+
+  /** Schedules the flush; lets the producer go on at once unless the tick's bytes fill the mark. */
+  private afterGather(callback: Callback): void {
+    this.scheduleFlush();
+    if (this.socket.writableLength + this.gatheredBytes < this.writableHighWaterMark) callback();
+    else this.held = callback;
+  }
+
+  private scheduleFlush(): void {
+    if (this.flushScheduled) return;
+    this.flushScheduled = true;
+    process.nextTick(this.flushTick);
+  }
+
+  private readonly flushTick = (): void => {
+    this.flushScheduled = false;
+    this.flush();
+  };
+
+  /** Writes what was gathered, then lets a held producer go on if the socket has room. */
+  private flush(): void {
+    const socket = this.socket;
+    const views = this.gathered;
+    if (views.length > 0 && !socket.destroyed) {
+      socket.cork();
+      if (this.framing.kind === 'chunked') {
+        const pieces = encodeChunk(views);
+        for (let i = 0; i < pieces.length; i++) socket.write(pieces[i]!);
+      } else {
+        for (let i = 0; i < views.length; i++) socket.write(views[i]!);
+      }
+      socket.uncork();
+    }
+    // socket.write keeps no reference to the array: it is reused for the next tick.
+    views.length = 0;
+    this.gatheredBytes = 0;
+    if (this.held === undefined && !this.sourceWaits) return;
+    if (socket.destroyed) {
+      const held = this.held;
+      this.held = undefined;
+      this.sourceWaits = false;
+      held?.(closedError());
+    } else if (
+      socket.writableLength < this.writableHighWaterMark ||
+      // A socket whose own mark is higher than ours never says 'drain' for what it accepted.
+      !socket.writableNeedDrain
+    ) {
+      this.release();
+    } else {
+      this.listen();
+    }
+  }
+
+  /** Lets a held producer and a waiting spliced source go on. */
+  private release(): void {
+    const held = this.held;
+    this.held = undefined;
+    held?.();
+    if (this.sourceWaits) {
+      this.sourceWaits = false;
+      this.source?.();
+    }
+  }
+
+  private readonly wakeAfterDrain = (): void => {
+    this.wakeOnDrain = false;
+    this.source?.();
+  };
+
+  /** The socket's 'drain' and 'close' release a held producer; listened while one is held. */
+  private listen(): void {
+    if (this.drainListened) return;
+    this.drainListened = true;
+    this.socket.on('drain', this.onDrain);
+    this.socket.on('close', this.onClose);
+  }
+
+  private stopListening(): void {
+    if (!this.drainListened) return;
+    this.drainListened = false;
+    this.socket.off('drain', this.onDrain);
+    this.socket.off('close', this.onClose);
+  }
+
+  private readonly onDrain = (): void => {
+    this.release();
+  };
+
+  private readonly onClose = (): void => {
+    this.stopListening();
+    this.sourceWaits = false;
+    const held = this.held;
+    if (held === undefined) return;
+    this.held = undefined;
+    held(closedError());
+  };
 }
 
-/** Calls back on the socket's next 'drain', or with an error if it closes first. */
-function waitForDrain(socket: Duplex, callback: Callback): void {
-  const onDrain = (): void => {
-    socket.off('close', onClose);
-    callback();
-  };
-  const onClose = (): void => {
-    socket.off('drain', onDrain);
-    callback(
-      new H1Error(
-        DuplexErrorCode.CONNECTION_CLOSED,
-        'connection closed while the body was being sent',
-      ),
-    );
-  };
-  socket.once('drain', onDrain);
-  socket.once('close', onClose);
+function closedError(): H1Error {
+  return new H1Error(
+    DuplexErrorCode.CONNECTION_CLOSED,
+    'connection closed while the body was being sent',
+  );
 }

@@ -36,11 +36,15 @@ export class Wire {
     socket.pause();
   }
 
-  /** Gives the wire to `consumer` and starts delivering to it. */
-  attach(consumer: WireConsumer): void {
+  /**
+   * Gives the wire to `consumer` and starts delivering to it, or, with `start` false, leaves the
+   * wire paused until the consumer resumes it.
+   */
+  attach(consumer: WireConsumer, start = true): void {
     this.consumer = consumer;
     this.endDelivered = false;
-    this.resume();
+    if (start) this.start();
+    else this.pause();
   }
 
   pause(): void {
@@ -49,6 +53,12 @@ export class Wire {
   }
 
   resume(): void {
+    // A flowing body asks again on every read it takes: nothing to do while nothing is held.
+    if (!this.paused && this.held.length === 0) return;
+    this.start();
+  }
+
+  private start(): void {
     this.paused = false;
     this.flush();
     if (!this.paused) this.socket.resume();

@@ -1,0 +1,279 @@
+// The splice: an IncomingBody piped into an OutgoingBody hands its views straight to the outgoing
+// framing. These tests hold it to what a pipe promises: every byte once and in order under any
+// segmentation, the stream events, unpipe, backpressure, errors, and the fallback to a plain pipe.
+import { once } from 'node:events';
+import { createServer as createHttpServer, type Server } from 'node:http';
+import { pipeline } from 'node:stream/promises';
+import { fc, test } from '@fast-check/vitest';
+import { ChunkedDecoder, encodeChunk, encodeLastChunk } from '@h1kit/chunked';
+import {
+  createServer,
+  type DuplexExchange,
+  enableHijack,
+  type H1Server,
+  request,
+} from '@h1kit/duplex';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { segment } from '../../../fuzz/arbitraries/http.js';
+import {
+  closeServer,
+  collect,
+  listen,
+  type RawClient,
+  rawClient,
+  standaloneServers,
+  tick,
+} from './helpers.js';
+
+type Mode = 'pipe' | 'pipeline' | 'framed';
+
+/**
+ * Echoes the request body through a splice. `framed` writes a prefix through the Writable before
+ * piping, pipes with `{ end: false }`, and writes a suffix once the body has ended: the three must
+ * arrive in that order.
+ */
+function echo(mode: Mode): (exchange: DuplexExchange) => Promise<void> {
+  return async (exchange) => {
+    const response = exchange.respond(200);
+    if (mode === 'pipe') exchange.body.pipe(response);
+    else if (mode === 'pipeline') await pipeline(exchange.body, response);
+    else {
+      response.write('<');
+      exchange.body.pipe(response, { end: false });
+      await once(exchange.body, 'end');
+      response.end('>');
+    }
+  };
+}
+
+/** The decoded body of a chunked response in `bytes`, or undefined while it is incomplete. */
+function chunkedBody(bytes: Buffer): Buffer | undefined {
+  const end = bytes.indexOf('\r\n\r\n');
+  if (end === -1) return undefined;
+  const decoder = new ChunkedDecoder();
+  const result = decoder.push(bytes.subarray(end + 4));
+  return result.done ? Buffer.concat(result.data) : undefined;
+}
+
+async function untilBody(client: RawClient): Promise<Buffer> {
+  let body: Buffer | undefined;
+  await client.until(() => {
+    body = chunkedBody(client.received);
+    return body !== undefined;
+  }, 'the whole response body');
+  return body!;
+}
+
+function wireOf(parts: Uint8Array[], chunked: boolean): { wire: Buffer; body: Buffer } {
+  const body = Buffer.concat(parts);
+  if (!chunked) {
+    const head = `POST /p HTTP/1.1\r\nHost: t\r\nContent-Length: ${body.length}\r\n\r\n`;
+    return { wire: Buffer.concat([Buffer.from(head), body]), body };
+  }
+  const pieces: Uint8Array[] = [
+    Buffer.from('POST /p HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n'),
+  ];
+  for (const part of parts) pieces.push(...encodeChunk(part));
+  pieces.push(encodeLastChunk());
+  return { wire: Buffer.concat(pieces), body };
+}
+
+const MODES: Mode[] = ['pipe', 'pipeline', 'framed'];
+let servers: H1Server[] = [];
+let hijackServers: Server[] = [];
+const ports = new Map<string, number>();
+
+beforeAll(async () => {
+  for (const mode of MODES) {
+    const standalone = createServer(echo(mode));
+    servers.push(standalone);
+    ports.set(`standalone ${mode}`, (await standalone.listen()).port);
+    const hijacking = createHttpServer((_req, res) => res.end());
+    enableHijack(
+      hijacking,
+      () => true,
+      (hijacked) => echo(mode)(hijacked.exchange()),
+    );
+    hijackServers.push(hijacking);
+    ports.set(`hijack ${mode}`, await listen(hijacking));
+  }
+});
+
+afterAll(async () => {
+  await Promise.all(servers.map((s) => s.close({ force: true })));
+  await Promise.all(hijackServers.map(closeServer));
+  servers = [];
+  hijackServers = [];
+});
+
+const payloads = fc.array(fc.uint8Array({ minLength: 0, maxLength: 3000 }), { maxLength: 8 });
+
+describe.each(MODES.flatMap((mode) => [`standalone ${mode}`, `hijack ${mode}`]))(
+  'the splice (%s)',
+  (name) => {
+    test.prop([payloads, fc.boolean(), fc.array(fc.nat(), { maxLength: 12 })], { numRuns: 25 })(
+      'round trip for every re-segmentation: every byte of the body once, in order, and the writes around it in place',
+      async (parts, chunked, cuts) => {
+        const { wire, body } = wireOf(parts, chunked);
+        const client = await rawClient(ports.get(name)!);
+        try {
+          for (const piece of segment(wire, cuts)) {
+            client.write(piece);
+            await tick();
+          }
+          const echoed = await untilBody(client);
+          const expected = name.endsWith('framed')
+            ? Buffer.concat([Buffer.from('<'), body, Buffer.from('>')])
+            : body;
+          expect(echoed.equals(expected)).toBe(true);
+        } finally {
+          client.close();
+        }
+      },
+    );
+  },
+);
+
+const serve = standaloneServers();
+
+describe('the splice, one case at a time', () => {
+  it("emits 'pipe', ends the response after 'end', and leaves the connection reusable", async () => {
+    const events: string[] = [];
+    const { port } = await serve((exchange) => {
+      const response = exchange.respond(200);
+      response.on('pipe', () => events.push('pipe'));
+      exchange.body.on('end', () => events.push('end'));
+      response.on('finish', () => events.push('finish'));
+      exchange.body.pipe(response);
+    });
+    const client = await rawClient(port);
+    client.write('POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 5\r\n\r\nhello');
+    expect((await untilBody(client)).toString()).toBe('hello');
+    expect(events).toEqual(['pipe', 'end', 'finish']);
+    // Keep-alive: the same connection serves a second request.
+    client.received = Buffer.alloc(0);
+    client.write('POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 3\r\n\r\nabc');
+    expect((await untilBody(client)).toString()).toBe('abc');
+    client.close();
+  });
+
+  it('hands the rest of the body back to ordinary reads after unpipe()', async () => {
+    let exchange!: DuplexExchange;
+    const piped = new Promise<void>((resolve) => {
+      void serve(async (e) => {
+        exchange = e;
+        const response = e.respond(200);
+        e.body.pipe(response, { end: false });
+        resolve();
+        await once(response, 'unpipe');
+        const rest = await collect(e.body);
+        response.end(Buffer.concat([Buffer.from('|'), rest]));
+      }).then(({ port }) => start(port));
+    });
+    let client!: RawClient;
+    const start = async (port: number): Promise<void> => {
+      client = await rawClient(port);
+      client.write('POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n');
+    };
+    await piped;
+    await client.until((t) => t.includes('abc'));
+    exchange.body.unpipe();
+    client.write('3\r\ndef\r\n0\r\n\r\n');
+    expect((await untilBody(client)).toString()).toBe('abc|def');
+    client.close();
+  });
+
+  it('answers Expect: 100-continue when the body is spliced', async () => {
+    const { port } = await serve((exchange) => void exchange.body.pipe(exchange.respond(200)));
+    const client = await rawClient(port);
+    client.write('POST / HTTP/1.1\r\nHost: a\r\nExpect: 100-continue\r\nContent-Length: 4\r\n\r\n');
+    await client.until((t) => t.startsWith('HTTP/1.1 100 Continue\r\n\r\n'));
+    client.write('ping');
+    client.received = client.received.subarray('HTTP/1.1 100 Continue\r\n\r\n'.length);
+    expect((await untilBody(client)).toString()).toBe('ping');
+    client.close();
+  });
+
+  it('fails the exchange, sending no byte past it, when the body outgrows the response Content-Length', async () => {
+    const { port } = await serve(
+      (exchange) => void exchange.body.pipe(exchange.respond(200, { 'Content-Length': 3 })),
+    );
+    const client = await rawClient(port);
+    client.write('POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 6\r\n\r\nabcdef');
+    const text = await client.untilEnd();
+    expect(text.startsWith('HTTP/1.1 200 OK\r\n')).toBe(true);
+    const body = text.slice(text.indexOf('\r\n\r\n') + 4);
+    expect(body.length).toBeLessThanOrEqual(3);
+    expect(body).not.toContain('d');
+  });
+
+  it('pipes as usual when body bytes are already buffered, and loses none of them', async () => {
+    const { port } = await serve(async (exchange) => {
+      // Let the body arrive and queue in the Readable before piping.
+      exchange.body.pause();
+      while (exchange.body.readableLength < 6) await once(exchange.body, 'readable');
+      exchange.body.pipe(exchange.respond(200));
+    });
+    const client = await rawClient(port);
+    client.write('POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n6\r\nbuffer\r\n');
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    client.write('4\r\ned!!\r\n0\r\n\r\n');
+    expect((await untilBody(client)).toString()).toBe('buffered!!');
+    client.close();
+  });
+
+  it('bounds memory when the client does not read the echo: the request socket is paused', async () => {
+    let exchange!: DuplexExchange;
+    const { port } = await serve((e) => {
+      exchange = e;
+      e.body.pipe(e.respond(200));
+    });
+    const client = await rawClient(port);
+    // The client never reads the echo: the server's socket fills, then the splice stops reading.
+    client.socket.pause();
+    client.write('POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n');
+    const chunk = Buffer.concat(encodeChunk(Buffer.alloc(64 * 1024, 0x61)));
+    let sent = 0;
+    const pump = (): void => {
+      while (sent < 256 * 1024 * 1024 && client.socket.write(chunk)) sent += chunk.length;
+      if (sent < 256 * 1024 * 1024) client.socket.once('drain', pump);
+    };
+    pump();
+    // Wait until the upload stops moving.
+    let last = -1;
+    while (exchange === undefined || last !== exchange.socket.bytesRead) {
+      last = exchange?.socket.bytesRead ?? -1;
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    // What the server holds: its socket's queue (one flush past the body's mark at most) and
+    // one socket read; everything else waits in TCP on both sides.
+    const socket = exchange.socket as unknown as { writableLength: number };
+    expect(socket.writableLength).toBeLessThanOrEqual(2 * 65536 + 65536);
+    expect(sent).toBeLessThan(256 * 1024 * 1024);
+    client.close();
+  });
+
+  it('splices across connections: a streaming proxy, both directions', async () => {
+    const { port: origin } = await serve((exchange) => {
+      const response = exchange.respond(200);
+      exchange.body.pipe(response);
+    });
+    const { port: proxy } = await serve(async (exchange) => {
+      const upstream = request(`http://127.0.0.1:${origin}/`, { method: 'POST' });
+      exchange.body.pipe(upstream.body);
+      const answer = await upstream.response;
+      answer.body.pipe(exchange.respond(answer.status));
+    });
+    const client = request(`http://127.0.0.1:${proxy}/`, { method: 'POST' });
+    const sent: Buffer[] = [];
+    for (let i = 0; i < 64; i++) {
+      const block = Buffer.alloc(1000 + i * 97, i);
+      sent.push(block);
+      client.body.write(block);
+    }
+    client.body.end();
+    const response = await client.response;
+    expect(response.status).toBe(200);
+    expect((await collect(response.body)).equals(Buffer.concat(sent))).toBe(true);
+  });
+});
