@@ -76,6 +76,49 @@ describe('chunked laws', () => {
     },
   );
 
+  test.prop([chunkedBody({ bws: true, rest: true }), cuts, fc.boolean()])(
+    'zero-copy keeps the kind: views (and rest) of a Buffer push are Buffers, of a plain Uint8Array plain ones',
+    (body, cutPoints, asBuffer) => {
+      const decoder = new ChunkedDecoder();
+      for (const part of segment(body.wire, cutPoints)) {
+        const bytes = asBuffer ? Buffer.from(part) : Uint8Array.from(part);
+        const result = decoder.push(bytes);
+        for (const view of [...result.data, ...(result.done ? [result.rest] : [])]) {
+          expect(Buffer.isBuffer(view)).toBe(asBuffer);
+          expect(view.buffer).toBe(bytes.buffer);
+        }
+        if (result.done) break;
+      }
+    },
+  );
+
+  test.prop([fc.array(fc.uint8Array({ maxLength: 64 }), { maxLength: 8 }), cuts])(
+    'a gathered chunk: encodeChunk of several views is one chunk of their concatenation, each view passed by reference',
+    (views, cutPoints) => {
+      const pieces = encodeChunk(views);
+      const nonEmpty = views.filter((v) => v.length > 0);
+      if (nonEmpty.length === 0) {
+        expect(pieces).toEqual([]);
+        return;
+      }
+      expect(pieces.slice(1, -1)).toHaveLength(nonEmpty.length);
+      for (const [i, view] of nonEmpty.entries()) expect(pieces[i + 1]).toBe(view);
+      const wire = Buffer.concat([...pieces, encodeLastChunk()]);
+      const decoder = new ChunkedDecoder();
+      const payload: Uint8Array[] = [];
+      let done = false;
+      for (const part of segment(wire, cutPoints)) {
+        const result = decoder.push(part);
+        payload.push(...result.data);
+        done = result.done;
+      }
+      expect(done).toBe(true);
+      expect(Buffer.concat(payload)).toEqual(Buffer.concat(views));
+      // One size line: the size of everything gathered.
+      expect(latin1(pieces[0]!)).toBe(`${Buffer.concat(views).length.toString(16)}\r\n`);
+    },
+  );
+
   test.prop([fc.array(wireByte, { maxLength: 200 }).map((b) => Uint8Array.from(b)), cuts])(
     'arbitrary bytes: success or H1Error only, never more payload than input, never a hang',
     (wire, cutPoints) => {

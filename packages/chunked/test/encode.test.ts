@@ -77,6 +77,24 @@ describe('encodeChunk', () => {
 
   it('refuses data that is not a Uint8Array', () => {
     expect(() => encodeChunk('text' as never)).toThrow(TypeError);
+    expect(() => encodeChunk([Buffer.from('a'), 'b'] as never)).toThrow(TypeError);
+  });
+
+  it('gathers several views into one chunk, with a chunk-ext on its one size line', () => {
+    const a = Buffer.from('abc');
+    const b = Buffer.from('defg');
+    const parts = encodeChunk([a, new Uint8Array(0), b], [['n', '2']]);
+    expect(parts).toHaveLength(4);
+    expect(parts[1]).toBe(a);
+    expect(parts[2]).toBe(b);
+    expect(text(parts)).toBe('7;n=2\r\nabcdefg\r\n');
+    expect(encodeChunk([new Uint8Array(0)])).toEqual([]);
+  });
+
+  it('hands out Buffers for the pieces it makes, so a Node stream takes them as they are', () => {
+    const [line, , crlf] = encodeChunk(Buffer.from('x'));
+    expect(Buffer.isBuffer(line)).toBe(true);
+    expect(Buffer.isBuffer(crlf)).toBe(true);
   });
 });
 

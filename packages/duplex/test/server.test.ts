@@ -258,6 +258,30 @@ describe('standalone server on raw sockets', () => {
     client.close();
   });
 
+  it('sends 100 Continue before a 2xx that answers ahead of the first read, so the body comes', async () => {
+    const { port } = await serve(async (exchange) => {
+      const out = exchange.respond(200);
+      out.end(await collect(exchange.body));
+    });
+    const client = await rawClient(port);
+    client.write('POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 2\r\nExpect: 100-continue\r\n\r\n');
+    await client.until((t) => t.includes('200 OK'));
+    expect(statusLines(client.text())).toEqual(['HTTP/1.1 100 Continue', 'HTTP/1.1 200 OK']);
+    client.write('ok');
+    await client.until((t) => t.endsWith('2\r\nok\r\n0\r\n\r\n'));
+    client.close();
+  });
+
+  it('sends no 100 Continue before a 4xx answered without reading, and closes after it', async () => {
+    const { port } = await serve((exchange) => {
+      exchange.respond(413, { 'Content-Length': 0 }).end();
+    });
+    const client = await rawClient(port);
+    client.write('POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 9\r\nExpect: 100-continue\r\n\r\n');
+    const text = await client.untilEnd();
+    expect(statusLines(text)).toEqual(['HTTP/1.1 413 Payload Too Large']);
+  });
+
   it('carries trailers both ways', async () => {
     const { port } = await serve(async (exchange) => {
       const body = await collect(exchange.body);

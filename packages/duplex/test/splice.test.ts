@@ -158,6 +158,19 @@ describe('the splice, one case at a time', () => {
     client.close();
   });
 
+  it('takes no body byte before the first read, even one that came in the read of the head', async () => {
+    const seen: Array<[number, number]> = [];
+    const { port } = await serve((exchange) => {
+      seen.push([exchange.body.received, exchange.body.readableLength]);
+      exchange.body.pipe(exchange.respond(200));
+    });
+    const client = await rawClient(port);
+    client.write('POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 6\r\n\r\nwhole!');
+    expect((await untilBody(client)).toString()).toBe('whole!');
+    expect(seen).toEqual([[0, 0]]);
+    client.close();
+  });
+
   it('hands the rest of the body back to ordinary reads after unpipe()', async () => {
     let exchange!: DuplexExchange;
     const piped = new Promise<void>((resolve) => {
