@@ -301,6 +301,8 @@ export class DuplexExchange {
         this.settle(true);
       }
     });
+    // A 'data' listener does not restart a body its handler paused (or unpiped).
+    this.body.resume();
   }
 
   private settle(force = false): void {

@@ -18,6 +18,9 @@ export interface IncomingBodyOptions {
 }
 
 const EMPTY = new Uint8Array(0);
+/** An event listener as Readable's own `on` takes it. */
+type Listener = Parameters<Readable['on']>[1];
+const EMPTY_BUFFER = Buffer.alloc(0);
 
 /**
  * A message body as a Node Readable, decoded from the wire as it arrives: Content-Length bodies
@@ -51,6 +54,9 @@ export class IncomingBody extends Readable implements WireConsumer {
   /** The response this body is spliced into, if any (see `pipe`). */
   private spliced: OutgoingBody | undefined;
   private spliceEnds = false;
+  /** Some read has asked for bytes (or the idle start took the wire). */
+  private taken = false;
+  private idleStart: NodeJS.Immediate | undefined;
 
   constructor(options: IncomingBodyOptions) {
     super({ highWaterMark: options.highWaterMark ?? 65536 });
@@ -69,8 +75,9 @@ export class IncomingBody extends Readable implements WireConsumer {
 
   /**
    * Takes the wire; a body with nothing to read completes at once. Bytes are taken on the first
-   * read, not before: a body piped into a response before anything was read is spliced whole,
-   * and one nobody reads leaves its bytes in TCP.
+   * read, or on the next turn of the event loop if nothing read sooner: a body piped into a
+   * response by the handler's synchronous part (or right after `await request.response`) is
+   * spliced whole, and a body nobody reads still completes, as far as its high-water mark takes it.
    */
   begin(): void {
     if (this.kind === 'none' || (this.kind === 'length' && this.remaining === 0)) {
@@ -78,9 +85,11 @@ export class IncomingBody extends Readable implements WireConsumer {
       return;
     }
     this.wire.attach(this, false);
+    this.idleStart = setImmediate(this.startIfIdle);
   }
 
   override _read(): void {
+    this.taken = true;
     if (this.onFirstRead) {
       const first = this.onFirstRead;
       this.onFirstRead = undefined;
@@ -91,12 +100,14 @@ export class IncomingBody extends Readable implements WireConsumer {
 
   /**
    * Splices into an `OutgoingBody` while nothing else reads this body and nothing is queued on
-   * either side; any other destination, or a body already being read, is piped as usual.
+   * either side; any other destination, or a body already being read, is piped as usual. A
+   * consumer the splice cannot share with ('data' or 'readable' listeners, a second pipe,
+   * `pause()`, `setEncoding()`) turns it into an ordinary pipe to the same destination first.
    */
   override pipe<T extends NodeJS.WritableStream>(destination: T, options?: { end?: boolean }): T {
+    if (this.spliced !== undefined) this.toOrdinaryPipe();
     if (
       destination instanceof OutgoingBody &&
-      this.spliced === undefined &&
       !this.finished &&
       !this.destroyed &&
       this.readableLength === 0 &&
@@ -126,6 +137,34 @@ export class IncomingBody extends Readable implements WireConsumer {
       spliced.emit('unpipe', this);
     }
     return super.unpipe(destination);
+  }
+
+  override on(event: string | symbol, listener: Listener): this {
+    if (this.spliced !== undefined && (event === 'data' || event === 'readable')) {
+      this.toOrdinaryPipe();
+    }
+    return super.on(event, listener);
+  }
+
+  override addListener(event: string | symbol, listener: Listener): this {
+    return this.on(event, listener);
+  }
+
+  override prependListener(event: string | symbol, listener: Listener): this {
+    if (this.spliced !== undefined && (event === 'data' || event === 'readable')) {
+      this.toOrdinaryPipe();
+    }
+    return super.prependListener(event, listener);
+  }
+
+  override pause(): this {
+    if (this.spliced !== undefined) this.toOrdinaryPipe();
+    return super.pause();
+  }
+
+  override setEncoding(encoding: BufferEncoding): this {
+    if (this.spliced !== undefined) this.toOrdinaryPipe();
+    return super.setEncoding(encoding);
   }
 
   bytes(chunk: Uint8Array): void {
@@ -203,11 +242,25 @@ export class IncomingBody extends Readable implements WireConsumer {
     if (!this.finished) this.wire.resume();
   };
 
+  private readonly startIfIdle = (): void => {
+    this.idleStart = undefined;
+    if (this.taken || this.finished || this.destroyed) return;
+    this.taken = true;
+    this.wire.resume();
+  };
+
+  /** As Node's pipe does: the destination ended (unless `{ end: false }`), then 'unpipe'. */
   private readonly onSpliceEnd = (): void => {
     const spliced = this.spliced;
+    if (spliced === undefined) return;
     const ends = this.spliceEnds;
     this.unsplice();
-    if (spliced !== undefined && ends) spliced.end();
+    if (ends) {
+      spliced.once('finish', () => spliced.emit('unpipe', this));
+      spliced.end();
+    } else {
+      spliced.emit('unpipe', this);
+    }
   };
 
   private readonly onSpliceClose = (): void => {
@@ -225,6 +278,17 @@ export class IncomingBody extends Readable implements WireConsumer {
     this.off('end', this.onSpliceEnd);
     spliced.off('close', this.onSpliceClose);
     spliced.unsplice(this.wake);
+    // The splice's first read is still outstanding (Node awaits a push before it asks again),
+    // and the wire may be paused for the destination: an empty push lets the next reader ask.
+    if (!this.finished && !this.destroyed) this.push(EMPTY_BUFFER);
+  }
+
+  /** The same destination, now through Node's pipe (for a consumer a splice cannot share with). */
+  private toOrdinaryPipe(): void {
+    const spliced = this.spliced!;
+    const ends = this.spliceEnds;
+    this.unsplice();
+    super.pipe(spliced, { end: ends });
   }
 
   private complete_(rest: Uint8Array): void {
@@ -246,6 +310,8 @@ export class IncomingBody extends Readable implements WireConsumer {
 
   /** A reader that gives up early (`break` in for-await destroys the stream) stops the wire. */
   override _destroy(error: Error | null, callback: (error?: Error | null) => void): void {
+    if (this.idleStart !== undefined) clearImmediate(this.idleStart);
+    this.idleStart = undefined;
     if (!this.finished) {
       this.finished = true;
       this.onComplete = undefined;

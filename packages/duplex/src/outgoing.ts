@@ -187,10 +187,14 @@ export class OutgoingBody extends Writable {
 
   override _destroy(error: Error | null, callback: (error?: Error | null) => void): void {
     // Writes already called back count as sent: they go out before whatever the destroy causes.
+    // A producer still held is told it failed, so that it and the writes queued behind it hear
+    // back.
+    const held = this.held;
     this.held = undefined;
     this.sourceWaits = false;
     this.flush();
     this.stopListening();
+    held?.(error ?? closedError());
     callback(error);
   }
 
