@@ -179,7 +179,9 @@ export class IncomingBody extends Readable implements WireConsumer {
       else this.deliver(chunk);
     } catch (error) {
       this.fail(error as Error);
+      return;
     }
+    this.spliced?.spliceFlush();
   }
 
   end(): void {

@@ -147,10 +147,17 @@ export class OutgoingBody extends Writable {
     }
     this.written += view.length;
     this.gather(view);
-    this.scheduleFlush();
     if (this.socket.writableLength + this.gatheredBytes < this.writableHighWaterMark) return true;
     this.sourceWaits = true;
     return false;
+  }
+
+  /**
+   * The spliced source has delivered all it decoded from one socket read: send it now, in one
+   * writev, rather than on the next tick (the source knows where its reads end).
+   */
+  spliceFlush(): void {
+    if (this.gathered.length > 0 || this.sourceWaits) this.flush();
   }
 
   override _final(callback: Callback): void {
