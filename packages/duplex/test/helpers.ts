@@ -7,6 +7,7 @@ import { type AddressInfo, connect, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
+import { ChunkedDecoder, encodeChunk, encodeLastChunk } from '@h1kit/chunked';
 import { createServer, type H1Server, type Handler, type ServerOptions } from '@h1kit/duplex';
 import { afterEach } from 'vitest';
 
@@ -155,4 +156,56 @@ export function standaloneServers(): (
     const { port } = await server.listen();
     return { server, port };
   };
+}
+
+/** The bound on a wait for something that must happen promptly: a hang otherwise. */
+export const BOUND_MS = 3000;
+
+/** Resolves with the promise's value, or with `timedOut` if it has not settled within `ms`. */
+export function within<T, U>(promise: Promise<T>, ms: number, timedOut: U): Promise<T | U> {
+  let timer: NodeJS.Timeout | undefined;
+  const bound = new Promise<U>((resolve) => {
+    timer = setTimeout(() => resolve(timedOut), ms);
+  });
+  return Promise.race([promise, bound]).finally(() => clearTimeout(timer));
+}
+
+export const sleep = (ms: number): Promise<void> =>
+  new Promise((resolve) => setTimeout(resolve, ms));
+
+/** The decoded body of a chunked response in `bytes`, or undefined while it is incomplete. */
+export function chunkedBody(bytes: Buffer): Buffer | undefined {
+  const end = bytes.indexOf('\r\n\r\n');
+  if (end === -1) return undefined;
+  const result = new ChunkedDecoder().push(bytes.subarray(end + 4));
+  return result.done ? Buffer.concat(result.data) : undefined;
+}
+
+/** Waits for the whole chunked response body on `client` and returns it decoded. */
+export async function untilChunkedBody(client: RawClient): Promise<Buffer> {
+  let body: Buffer | undefined;
+  await client.until(() => {
+    body = chunkedBody(client.received);
+    return body !== undefined;
+  }, 'the whole response body');
+  return body!;
+}
+
+/** A POST request carrying `parts` as its body: chunked (with `trailers`) or Content-Length. */
+export function requestWire(
+  parts: Uint8Array[],
+  chunked: boolean,
+  trailers: Array<[string, string]> = [],
+): { wire: Buffer; body: Buffer } {
+  const body = Buffer.concat(parts);
+  if (!chunked) {
+    const head = `POST /p HTTP/1.1\r\nHost: t\r\nContent-Length: ${body.length}\r\n\r\n`;
+    return { wire: Buffer.concat([Buffer.from(head), body]), body };
+  }
+  const pieces: Uint8Array[] = [
+    Buffer.from('POST /p HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n'),
+  ];
+  for (const part of parts) pieces.push(...encodeChunk(part));
+  pieces.push(encodeLastChunk(trailers));
+  return { wire: Buffer.concat(pieces), body };
 }

@@ -3,47 +3,21 @@
 import { once } from 'node:events';
 import { connect, type Socket } from 'node:net';
 import { PassThrough } from 'node:stream';
-import { ChunkedDecoder, encodeChunk } from '@h1kit/chunked';
+import { encodeChunk } from '@h1kit/chunked';
 import { type DuplexExchange, request } from '@h1kit/duplex';
 import { describe, expect, it } from 'vitest';
 import {
+  BOUND_MS,
+  chunkedBody,
   collect,
-  type RawClient,
   rawClient,
   selfSignedCertificate,
+  sleep,
   standaloneServers,
   tick,
+  untilChunkedBody,
+  within,
 } from './helpers.js';
-
-/** The bound on a wait for something that must happen promptly: a hang otherwise. */
-const BOUND_MS = 3000;
-
-function within<T, U>(promise: Promise<T>, ms: number, timedOut: U): Promise<T | U> {
-  let timer: NodeJS.Timeout | undefined;
-  const bound = new Promise<U>((resolve) => {
-    timer = setTimeout(() => resolve(timedOut), ms);
-  });
-  return Promise.race([promise, bound]).finally(() => clearTimeout(timer));
-}
-
-const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
-
-/** The decoded body of a chunked response in `bytes`, or undefined while it is incomplete. */
-function chunkedBody(bytes: Buffer): Buffer | undefined {
-  const end = bytes.indexOf('\r\n\r\n');
-  if (end === -1) return undefined;
-  const result = new ChunkedDecoder().push(bytes.subarray(end + 4));
-  return result.done ? Buffer.concat(result.data) : undefined;
-}
-
-async function untilBody(client: RawClient): Promise<Buffer> {
-  let body: Buffer | undefined;
-  await client.until(() => {
-    body = chunkedBody(client.received);
-    return body !== undefined;
-  }, 'the whole response body');
-  return body!;
-}
 
 /**
  * An uploader that does not read what the server sends back: it pumps a chunked request body of
@@ -126,17 +100,22 @@ function exchangeHandle(): {
 }
 
 describe("review: a body unpiped from a splice reads on (the splice's outstanding read is released)", () => {
-  it('a body unpiped while the splice waits on backpressure can still be read to its end', async () => {
+  /** An echo spliced with `{ end: false }` whose client reads nothing: the splice has paused the wire. */
+  async function stalledSplice(): Promise<{ exchange: DuplexExchange; client: StallingUploader }> {
     const { handler, exchange: gotExchange } = exchangeHandle();
     const { port } = await serve((e) => {
       e.body.pipe(e.respond(200), { end: false });
       handler(e);
     });
     const client = new StallingUploader(port);
+    const exchange = await gotExchange;
+    await untilStalled(() => exchange.socket as Socket);
+    return { exchange, client };
+  }
+
+  it('a body unpiped while the splice waits on backpressure can still be read to its end', async () => {
+    const { exchange, client } = await stalledSplice();
     try {
-      const exchange = await gotExchange;
-      // The client reads nothing: the response socket fills and the splice pauses the wire.
-      await untilStalled(() => exchange.socket as Socket);
       exchange.body.unpipe();
       // From here the body is read the ordinary way; the client reads and finishes its upload.
       const rest = collect(exchange.body).then((b) => b.length);
@@ -153,15 +132,8 @@ describe("review: a body unpiped from a splice reads on (the splice's outstandin
   // resume a body explicitly paused (unpipe() pauses). With the splice, resume() would not help
   // either: the Readable's state.reading, set by the splice's first _read, blocks every _read.
   it('an unread body left after unpipe() is drained once the handler is done, freeing the connection', async () => {
-    const { handler, exchange: gotExchange } = exchangeHandle();
-    const { port } = await serve((e) => {
-      e.body.pipe(e.respond(200), { end: false });
-      handler(e);
-    });
-    const client = new StallingUploader(port);
+    const { exchange, client } = await stalledSplice();
     try {
-      const exchange = await gotExchange;
-      await untilStalled(() => exchange.socket as Socket);
       // Stop echoing and end the response; the handler has returned, so the exchange must drain
       // the rest of the body (or close past maxDrainBytes) — either way, the exchange settles.
       exchange.body.unpipe();
@@ -194,7 +166,7 @@ describe('review: a spliced body still behaves as a piped Readable', () => {
     });
     const client = await rawClient(port);
     client.write('POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 5\r\n\r\nhello');
-    expect((await untilBody(client)).toString()).toBe('hello');
+    expect((await untilChunkedBody(client)).toString()).toBe('hello');
     expect(await within(counted, BOUND_MS, -1)).toBe(5);
     client.close();
   });
@@ -209,7 +181,7 @@ describe('review: a spliced body still behaves as a piped Readable', () => {
     });
     const client = await rawClient(port);
     client.write('POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 5\r\n\r\nhello');
-    expect((await untilBody(client)).toString()).toBe('hello');
+    expect((await untilChunkedBody(client)).toString()).toBe('hello');
     expect(await within(copy, BOUND_MS, 'hung')).toBe('hello');
     client.close();
   });
@@ -224,7 +196,7 @@ describe('review: a spliced body still behaves as a piped Readable', () => {
     });
     const client = await rawClient(port);
     client.write('POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 5\r\n\r\nhello');
-    expect((await untilBody(client)).toString()).toBe('hello|unpipe');
+    expect((await untilChunkedBody(client)).toString()).toBe('hello|unpipe');
     client.close();
   });
 
@@ -242,7 +214,7 @@ describe('review: a spliced body still behaves as a piped Readable', () => {
     const whilePaused = client.text().slice(client.text().indexOf('\r\n\r\n') + 4);
     exchange.body.resume();
     client.write('0\r\n\r\n');
-    expect((await untilBody(client)).toString()).toBe('hello');
+    expect((await untilChunkedBody(client)).toString()).toBe('hello');
     expect(whilePaused).toBe('');
     client.close();
   });
@@ -265,7 +237,7 @@ describe('review: a spliced body still behaves as a piped Readable', () => {
     client.write('3\r\ndef\r\n');
     await tick();
     client.write('2\r\ngh\r\n0\r\n\r\n');
-    expect((await untilBody(client)).toString()).toBe('abcdefgh');
+    expect((await untilChunkedBody(client)).toString()).toBe('abcdefgh');
     client.close();
   });
 });
@@ -397,7 +369,7 @@ describe('review: corner cases pinned (correct today)', () => {
     await sleep(50);
     response.uncork();
     client.write('0\r\n\r\n');
-    expect((await untilBody(client)).toString()).toBe('<abc|def>');
+    expect((await untilChunkedBody(client)).toString()).toBe('<abc|def>');
     client.close();
   });
 

@@ -18,6 +18,7 @@ import { enableHijack, request } from '@h1kit/duplex';
 import { build } from 'esbuild';
 import { afterEach, describe, expect, it } from 'vitest';
 import {
+  BOUND_MS,
   closeServer,
   collect,
   listen,
@@ -27,19 +28,8 @@ import {
   standaloneServers,
   statusLines,
   tick,
+  within,
 } from './helpers.js';
-
-/** The bound on a wait for something that must happen promptly: a hang otherwise. */
-const BOUND_MS = 3000;
-
-/** Resolves with the promise's value, or with `timedOut` if it has not settled within `ms`. */
-function within<T, U>(promise: Promise<T>, ms: number, timedOut: U): Promise<T | U> {
-  let timer: NodeJS.Timeout | undefined;
-  const bound = new Promise<U>((resolve) => {
-    timer = setTimeout(() => resolve(timedOut), ms);
-  });
-  return Promise.race([promise, bound]).finally(() => clearTimeout(timer));
-}
 
 /** 'closed' once the server ended the connection, else 'open' after the bound. */
 function closedWithin(client: RawClient): Promise<'closed' | 'open'> {

@@ -1,10 +1,9 @@
 import { createServer as createHttpServer, type Server } from 'node:http';
 import { fc, test } from '@fast-check/vitest';
-import { encodeChunk, encodeLastChunk } from '@h1kit/chunked';
 import { createServer, type DuplexExchange, enableHijack, type H1Server } from '@h1kit/duplex';
 import { afterAll, beforeAll, describe, expect } from 'vitest';
 import { segment } from '../../../fuzz/arbitraries/http.js';
-import { closeServer, collect, listen, rawClient, tick } from './helpers.js';
+import { closeServer, collect, listen, rawClient, requestWire, tick } from './helpers.js';
 
 /** Echoes the decoded body back with a Content-Length, and the trailers in a field. */
 async function echo(exchange: DuplexExchange): Promise<void> {
@@ -40,31 +39,13 @@ const trailers = fc.array(
   { maxLength: 2 },
 );
 
-function wireOf(
-  parts: Uint8Array[],
-  tail: Array<[string, string]>,
-  chunked: boolean,
-): { wire: Buffer; body: Buffer } {
-  const body = Buffer.concat(parts);
-  if (!chunked) {
-    const head = `POST /p HTTP/1.1\r\nHost: t\r\nContent-Length: ${body.length}\r\n\r\n`;
-    return { wire: Buffer.concat([Buffer.from(head), body]), body };
-  }
-  const pieces: Uint8Array[] = [
-    Buffer.from('POST /p HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n'),
-  ];
-  for (const part of parts) pieces.push(...encodeChunk(part));
-  pieces.push(encodeLastChunk(tail));
-  return { wire: Buffer.concat(pieces), body };
-}
-
 describe.each(['standalone', 'hijack'] as const)('the %s path', (path) => {
   test.prop([payloads, trailers, fc.boolean(), fc.array(fc.nat(), { maxLength: 12 })], {
     numRuns: 60,
   })(
     'round trip for every re-segmentation: the body arrives byte-exact, trailers too',
     async (parts, tail, chunked, cuts) => {
-      const { wire, body } = wireOf(parts, tail, chunked);
+      const { wire, body } = requestWire(parts, chunked, tail);
       const client = await rawClient(ports[path]);
       try {
         for (const piece of segment(wire, cuts)) {

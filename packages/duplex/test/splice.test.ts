@@ -6,7 +6,7 @@ import { createServer as createHttpServer, type Server } from 'node:http';
 import type { Socket } from 'node:net';
 import { pipeline } from 'node:stream/promises';
 import { fc, test } from '@fast-check/vitest';
-import { ChunkedDecoder, encodeChunk, encodeLastChunk } from '@h1kit/chunked';
+import { encodeChunk } from '@h1kit/chunked';
 import {
   createServer,
   type DuplexExchange,
@@ -22,8 +22,10 @@ import {
   listen,
   type RawClient,
   rawClient,
+  requestWire,
   standaloneServers,
   tick,
+  untilChunkedBody,
 } from './helpers.js';
 
 type Mode = 'pipe' | 'pipeline' | 'framed';
@@ -45,38 +47,6 @@ function echo(mode: Mode): (exchange: DuplexExchange) => Promise<void> {
       response.end('>');
     }
   };
-}
-
-/** The decoded body of a chunked response in `bytes`, or undefined while it is incomplete. */
-function chunkedBody(bytes: Buffer): Buffer | undefined {
-  const end = bytes.indexOf('\r\n\r\n');
-  if (end === -1) return undefined;
-  const decoder = new ChunkedDecoder();
-  const result = decoder.push(bytes.subarray(end + 4));
-  return result.done ? Buffer.concat(result.data) : undefined;
-}
-
-async function untilBody(client: RawClient): Promise<Buffer> {
-  let body: Buffer | undefined;
-  await client.until(() => {
-    body = chunkedBody(client.received);
-    return body !== undefined;
-  }, 'the whole response body');
-  return body!;
-}
-
-function wireOf(parts: Uint8Array[], chunked: boolean): { wire: Buffer; body: Buffer } {
-  const body = Buffer.concat(parts);
-  if (!chunked) {
-    const head = `POST /p HTTP/1.1\r\nHost: t\r\nContent-Length: ${body.length}\r\n\r\n`;
-    return { wire: Buffer.concat([Buffer.from(head), body]), body };
-  }
-  const pieces: Uint8Array[] = [
-    Buffer.from('POST /p HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n'),
-  ];
-  for (const part of parts) pieces.push(...encodeChunk(part));
-  pieces.push(encodeLastChunk());
-  return { wire: Buffer.concat(pieces), body };
 }
 
 const MODES: Mode[] = ['pipe', 'pipeline', 'framed'];
@@ -115,14 +85,14 @@ describe.each(MODES.flatMap((mode) => [`standalone ${mode}`, `hijack ${mode}`]))
     test.prop([payloads, fc.boolean(), fc.array(fc.nat(), { maxLength: 12 })], { numRuns: 25 })(
       'round trip for every re-segmentation: every byte of the body once, in order, and the writes around it in place',
       async (parts, chunked, cuts) => {
-        const { wire, body } = wireOf(parts, chunked);
+        const { wire, body } = requestWire(parts, chunked);
         const client = await rawClient(ports.get(name)!);
         try {
           for (const piece of segment(wire, cuts)) {
             client.write(piece);
             await tick();
           }
-          const echoed = await untilBody(client);
+          const echoed = await untilChunkedBody(client);
           const expected = name.endsWith('framed')
             ? Buffer.concat([Buffer.from('<'), body, Buffer.from('>')])
             : body;
@@ -149,12 +119,12 @@ describe('the splice, one case at a time', () => {
     });
     const client = await rawClient(port);
     client.write('POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 5\r\n\r\nhello');
-    expect((await untilBody(client)).toString()).toBe('hello');
+    expect((await untilChunkedBody(client)).toString()).toBe('hello');
     expect(events).toEqual(['pipe', 'end', 'finish']);
     // Keep-alive: the same connection serves a second request.
     client.received = Buffer.alloc(0);
     client.write('POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 3\r\n\r\nabc');
-    expect((await untilBody(client)).toString()).toBe('abc');
+    expect((await untilChunkedBody(client)).toString()).toBe('abc');
     client.close();
   });
 
@@ -166,7 +136,7 @@ describe('the splice, one case at a time', () => {
     });
     const client = await rawClient(port);
     client.write('POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 6\r\n\r\nwhole!');
-    expect((await untilBody(client)).toString()).toBe('whole!');
+    expect((await untilChunkedBody(client)).toString()).toBe('whole!');
     expect(seen).toEqual([[0, 0]]);
     client.close();
   });
@@ -193,7 +163,7 @@ describe('the splice, one case at a time', () => {
     await client.until((t) => t.includes('abc'));
     exchange.body.unpipe();
     client.write('3\r\ndef\r\n0\r\n\r\n');
-    expect((await untilBody(client)).toString()).toBe('abc|def');
+    expect((await untilChunkedBody(client)).toString()).toBe('abc|def');
     client.close();
   });
 
@@ -204,7 +174,7 @@ describe('the splice, one case at a time', () => {
     await client.until((t) => t.startsWith('HTTP/1.1 100 Continue\r\n\r\n'));
     client.write('ping');
     client.received = client.received.subarray('HTTP/1.1 100 Continue\r\n\r\n'.length);
-    expect((await untilBody(client)).toString()).toBe('ping');
+    expect((await untilChunkedBody(client)).toString()).toBe('ping');
     client.close();
   });
 
@@ -232,7 +202,7 @@ describe('the splice, one case at a time', () => {
     client.write('POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n6\r\nbuffer\r\n');
     await new Promise((resolve) => setTimeout(resolve, 20));
     client.write('4\r\ned!!\r\n0\r\n\r\n');
-    expect((await untilBody(client)).toString()).toBe('buffered!!');
+    expect((await untilChunkedBody(client)).toString()).toBe('buffered!!');
     client.close();
   });
 
