@@ -25,6 +25,12 @@ type Kind = (typeof SERVERS)[number];
 
 async function serve(kind: Kind): Promise<void> {
   const ready = (port: number) => process.send!({ port });
+  // The parent asks for this process's CPU time around a measured run.
+  process.on('message', (message) => {
+    if (message !== 'cpu') return;
+    const used = process.cpuUsage();
+    process.send!({ cpu: (used.user + used.system) / 1000 });
+  });
   const address = (server: { address(): unknown }) => (server.address() as { port: number }).port;
   if (kind === RAW) {
     // The ceiling: the socket options the HTTP servers use (no Nagle), nothing else.
@@ -89,6 +95,14 @@ class Fleet {
     return this.running.get(kind)!.port;
   }
 
+  /** CPU time the server process has used so far, in ms. */
+  async cpu(kind: Kind): Promise<number> {
+    const { child } = this.running.get(kind)!;
+    const reply = once(child, 'message') as Promise<[{ cpu: number }]>;
+    child.send('cpu');
+    return (await reply)[0].cpu;
+  }
+
   async stop(): Promise<void> {
     const exits = [...this.running.values()].map(({ child }) => {
       const exited = once(child, 'exit');
@@ -136,6 +150,37 @@ function echoOnce(port: number): Promise<void> {
     };
     socket.write(HEAD);
     pump();
+  });
+}
+
+const MESSAGE = Buffer.concat(encodeChunk(PAYLOAD));
+
+/**
+ * One connection, `count` 64 KiB chunks each sent only once the echo of the one before is back:
+ * every server then does the same reads and writes per message whatever its speed, so its CPU
+ * time per message compares what each costs.
+ */
+function lockstep(port: number, count: number): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const socket = connect(port, '127.0.0.1');
+    socket.setNoDelay(true);
+    let received = 0;
+    let expected = WRITE;
+    let left = count;
+    socket.on('data', (chunk: Buffer) => {
+      received += chunk.length;
+      if (received < expected) return;
+      if (--left === 0) {
+        socket.destroy();
+        resolve();
+        return;
+      }
+      expected += WRITE;
+      socket.write(MESSAGE);
+    });
+    socket.on('error', reject);
+    socket.write(HEAD);
+    socket.write(MESSAGE);
   });
 }
 
@@ -234,6 +279,42 @@ async function main(): Promise<void> {
         fn: () => echoOnce(fleet.port(kind)),
       })),
     });
+
+    const cpuRounds = Number(process.env.H1_BENCH_CPU_ROUNDS ?? 5);
+    const perMessage = new Map<Kind, number[]>(kinds.map((kind) => [kind, []]));
+    const MESSAGES = 5000;
+    for (let round = 0; round < cpuRounds; round++) {
+      await fleet.start(kinds);
+      const order = round % 2 === 0 ? kinds : [...kinds].reverse();
+      for (const kind of order) await lockstep(fleet.port(kind), 1000);
+      for (const kind of order) {
+        const before = await fleet.cpu(kind);
+        await lockstep(fleet.port(kind), MESSAGES);
+        perMessage.get(kind)!.push(((await fleet.cpu(kind)) - before) * (1000 / MESSAGES));
+      }
+      await fleet.stop();
+    }
+    const cpuContenders = kinds.map((name) => ({
+      name,
+      role: name.startsWith('h1kit') ? ('ours' as const) : ('peer' as const),
+    }));
+    const cpuPaired: Figures = {};
+    for (const ours of kinds.filter((k) => k.startsWith('h1kit'))) {
+      for (const peer of kinds.filter((k) => !k.startsWith('h1kit'))) {
+        const a = perMessage.get(ours)!;
+        const b = perMessage.get(peer)!;
+        cpuPaired[`${ours}/${peer}`] = median(a.map((v, i) => v / b[i]!));
+      }
+    }
+    report(
+      {
+        title: `server CPU per 64 KiB message, echoed in lockstep on one connection (${cpuRounds} rounds of ${MESSAGES}; lower is better, ratio < 1 means cheaper)`,
+        unit: 'µs',
+        contenders: cpuContenders,
+      },
+      Object.fromEntries([...perMessage].map(([k, v]) => [k, median(v)])),
+      cpuPaired,
+    );
 
     const pingKinds = kinds.filter((kind) => kind !== RAW);
     const rounds = Number(process.env.H1_BENCH_PING_ROUNDS ?? 5);
