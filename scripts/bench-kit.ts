@@ -16,11 +16,7 @@ export interface Comparison {
   /** Work done by one call of a contender, in `unit` seconds (bytes/1e6 for MB/s). Default 1. */
   perOp?: number;
   contenders: Contender[];
-  /** Minimum ratio ours/peer the project aims for, checked against every peer. */
-  target?: number;
-  /** Which peer the target is measured against; default: every peer. */
-  targetPeer?: string;
-  /** More targets, each against one peer (or every peer). */
+  /** Minimum ratios ours/peer the project aims for, each against one peer (or every peer). */
   targets?: Array<{ ratio: number; peer?: string }>;
   /** Total tinybench time per contender in ms, split over the rounds (default 1500). */
   time?: number;
@@ -91,9 +87,20 @@ export async function compare(spec: Comparison): Promise<Figures> {
     }
     await spec.afterRound?.(round);
   }
+  return summarize(spec, samples);
+}
+
+/**
+ * Reports figures measured in paired rounds (each contender once a round, a moment apart):
+ * each contender's median, and for every pair of ours and a peer the median of the per-round
+ * ratios with their interquartile range. For `compare`, and for load loops of a bench's own.
+ */
+export function summarize(
+  spec: Omit<Comparison, 'contenders'> & { contenders: Array<Omit<Contender, 'fn'>> },
+  samples: ReadonlyMap<string, number[]>,
+): Figures {
   const figures: Figures = {};
   for (const [name, values] of samples) figures[name] = median(values);
-  // Ratios pair the figures of one round, measured a moment apart, before taking the median.
   const ratios: Figures = {};
   const spread: Spread = {};
   for (const ours of spec.contenders.filter((c) => c.role === 'ours')) {
@@ -144,15 +151,14 @@ export function batch(times: number, fn: () => unknown): () => void {
   };
 }
 
-/** Prints figures measured elsewhere (a custom load loop) in the same shape as `compare`. */
-export function report(
+/** Prints the figures, the paired ratios with their spread, and the verdict on each target. */
+function report(
   spec: Omit<Comparison, 'contenders'> & { contenders: Array<Omit<Contender, 'fn'>> },
   figures: Figures,
-  pairedRatios?: Figures,
-  spread?: Spread,
+  ratios: Figures,
+  spread: Spread,
 ): void {
-  const ratio = (ours: string, peer: string): number =>
-    pairedRatios?.[`${ours}/${peer}`] ?? figures[ours]! / figures[peer]!;
+  const ratio = (ours: string, peer: string): number => ratios[`${ours}/${peer}`]!;
   const width = Math.max(...spec.contenders.map((c) => c.name.length)) + 2;
   console.log(`\n== ${spec.title} ==`);
   const peers = spec.contenders.filter((c) => c.role === 'peer');
@@ -161,26 +167,22 @@ export function report(
     let line = `  ${c.role === 'peer' ? 'peer' : 'ours'}  ${c.name.padEnd(width)}${formatFigure(value).padStart(12)} ${spec.unit}`;
     if (c.role === 'ours') {
       const ratios = peers.map((p) => {
-        const s = spread?.[`${c.name}/${p.name}`];
-        const iqr = s ? ` (IQR ${s.q1.toFixed(2)}-${s.q3.toFixed(2)})` : '';
-        return `${ratio(c.name, p.name).toFixed(2)}x ${p.name}${iqr}`;
+        const s = spread[`${c.name}/${p.name}`]!;
+        return `${ratio(c.name, p.name).toFixed(2)}x ${p.name} (IQR ${s.q1.toFixed(2)}-${s.q3.toFixed(2)})`;
       });
       line += `   ${ratios.join(', ')}`;
     }
     console.log(line);
   }
-  const targets = [...(spec.targets ?? [])];
-  if (spec.target !== undefined) targets.push({ ratio: spec.target, peer: spec.targetPeer });
-  for (const target of targets) {
+  for (const target of spec.targets ?? []) {
     for (const c of spec.contenders.filter((x) => x.role === 'ours')) {
       for (const p of peers) {
         if (target.peer !== undefined && p.name !== target.peer) continue;
         const r = ratio(c.name, p.name);
         const verdict = r >= target.ratio ? 'met' : 'MISSED';
-        const s = spread?.[`${c.name}/${p.name}`];
-        const rounds = s ? ` (median of ${s.rounds} paired rounds)` : '';
+        const rounds = spread[`${c.name}/${p.name}`]!.rounds;
         console.log(
-          `  target ${target.ratio}x ${p.name} for ${c.name}: ${r.toFixed(2)}x${rounds}, ${verdict}`,
+          `  target ${target.ratio}x ${p.name} for ${c.name}: ${r.toFixed(2)}x (median of ${rounds} paired rounds), ${verdict}`,
         );
       }
     }

@@ -13,7 +13,7 @@ import { connect, createServer as createNetServer, type Socket } from 'node:net'
 import { availableParallelism } from 'node:os';
 import { ChunkedDecoder, encodeChunk } from '@h1kit/chunked';
 import { createServer, enableHijack } from '@h1kit/duplex';
-import { compare, type Figures, report } from '../../../scripts/bench-kit.js';
+import { compare, summarize } from '../../../scripts/bench-kit.js';
 
 const MiB = 1 << 20;
 const TOTAL = 256 * MiB;
@@ -240,11 +240,32 @@ async function pingPong(port: number, ms: number): Promise<Latency> {
   };
 }
 
-const median = (values: number[]) => {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = sorted.length >> 1;
-  return sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
-};
+const contender = (name: Kind) => ({
+  name,
+  role: name.startsWith('h1kit') ? ('ours' as const) : ('peer' as const),
+});
+
+/**
+ * `rounds` rounds, each on fresh server processes: every kind warmed up, then measured once, in
+ * an order that alternates from round to round. Returns each kind's results, one per round.
+ */
+async function inFreshRounds<T>(
+  fleet: Fleet,
+  kinds: Kind[],
+  rounds: number,
+  warm: (port: number) => Promise<unknown>,
+  measure: (kind: Kind, port: number) => Promise<T>,
+): Promise<Map<Kind, T[]>> {
+  const results = new Map<Kind, T[]>(kinds.map((kind) => [kind, []]));
+  for (let round = 0; round < rounds; round++) {
+    await fleet.start(kinds);
+    const order = round % 2 === 0 ? kinds : [...kinds].reverse();
+    for (const kind of order) await warm(fleet.port(kind));
+    for (const kind of order) results.get(kind)!.push(await measure(kind, fleet.port(kind)));
+    await fleet.stop();
+  }
+  return results;
+}
 
 async function main(): Promise<void> {
   const pinned = pin(process.pid, 0);
@@ -274,99 +295,59 @@ async function main(): Promise<void> {
       beforeRound: () => fleet.start(kinds),
       afterRound: () => fleet.stop(),
       contenders: kinds.map((kind) => ({
-        name: kind,
-        role: kind.startsWith('h1kit') ? ('ours' as const) : ('peer' as const),
+        ...contender(kind),
         fn: () => echoOnce(fleet.port(kind)),
       })),
     });
 
     const cpuRounds = Number(process.env.H1_BENCH_CPU_ROUNDS ?? 5);
-    const perMessage = new Map<Kind, number[]>(kinds.map((kind) => [kind, []]));
     const MESSAGES = 5000;
-    for (let round = 0; round < cpuRounds; round++) {
-      await fleet.start(kinds);
-      const order = round % 2 === 0 ? kinds : [...kinds].reverse();
-      for (const kind of order) await lockstep(fleet.port(kind), 1000);
-      for (const kind of order) {
+    const perMessage = await inFreshRounds(
+      fleet,
+      kinds,
+      cpuRounds,
+      (port) => lockstep(port, 1000),
+      async (kind, port) => {
         const before = await fleet.cpu(kind);
-        await lockstep(fleet.port(kind), MESSAGES);
-        perMessage.get(kind)!.push(((await fleet.cpu(kind)) - before) * (1000 / MESSAGES));
-      }
-      await fleet.stop();
-    }
-    const cpuContenders = kinds.map((name) => ({
-      name,
-      role: name.startsWith('h1kit') ? ('ours' as const) : ('peer' as const),
-    }));
-    const cpuPaired: Figures = {};
-    for (const ours of kinds.filter((k) => k.startsWith('h1kit'))) {
-      for (const peer of kinds.filter((k) => !k.startsWith('h1kit'))) {
-        const a = perMessage.get(ours)!;
-        const b = perMessage.get(peer)!;
-        cpuPaired[`${ours}/${peer}`] = median(a.map((v, i) => v / b[i]!));
-      }
-    }
-    report(
+        await lockstep(port, MESSAGES);
+        return ((await fleet.cpu(kind)) - before) * (1000 / MESSAGES);
+      },
+    );
+    summarize(
       {
         title: `server CPU per 64 KiB message, echoed in lockstep on one connection (${cpuRounds} rounds of ${MESSAGES}; lower is better, ratio < 1 means cheaper)`,
         unit: 'µs',
-        contenders: cpuContenders,
+        contenders: kinds.map(contender),
       },
-      Object.fromEntries([...perMessage].map(([k, v]) => [k, median(v)])),
-      cpuPaired,
+      perMessage,
     );
 
     const pingKinds = kinds.filter((kind) => kind !== RAW);
-    const rounds = Number(process.env.H1_BENCH_PING_ROUNDS ?? 5);
-    const figures = new Map<Kind, { messages: number[]; p99: number[] }>(
-      pingKinds.map((kind) => [kind, { messages: [], p99: [] }]),
+    const pingRounds = Number(process.env.H1_BENCH_PING_ROUNDS ?? 5);
+    const latencies = await inFreshRounds(
+      fleet,
+      pingKinds,
+      pingRounds,
+      (port) => pingPong(port, 300),
+      (_kind, port) => pingPong(port, 2000),
     );
-    for (let round = 0; round < rounds; round++) {
-      await fleet.start(pingKinds);
-      const order = round % 2 === 0 ? pingKinds : [...pingKinds].reverse();
-      for (const kind of order) await pingPong(fleet.port(kind), 300);
-      for (const kind of order) {
-        const result = await pingPong(fleet.port(kind), 2000);
-        figures.get(kind)!.messages.push(result.messages);
-        figures.get(kind)!.p99.push(result.p99);
-      }
-      await fleet.stop();
-    }
-    const contenders = pingKinds.map((name) => ({
-      name,
-      role: name.startsWith('h1kit') ? ('ours' as const) : ('peer' as const),
-    }));
-    const paired = (pick: (v: { messages: number[]; p99: number[] }) => number[]): Figures => {
-      const out: Figures = {};
-      const peers = pingKinds.filter((k) => !k.startsWith('h1kit'));
-      for (const ours of pingKinds.filter((k) => k.startsWith('h1kit'))) {
-        for (const peer of peers) {
-          const a = pick(figures.get(ours)!);
-          const b = pick(figures.get(peer)!);
-          out[`${ours}/${peer}`] = median(a.map((v, i) => v / b[i]!));
-        }
-      }
-      return out;
-    };
-    const medians = (pick: (v: { messages: number[]; p99: number[] }) => number[]): Figures =>
-      Object.fromEntries([...figures].map(([k, v]) => [k, median(pick(v))]));
-    report(
+    const pick = (field: keyof Latency) =>
+      new Map([...latencies].map(([kind, runs]) => [kind, runs.map((run) => run[field])]));
+    summarize(
       {
-        title: `256 connections, 1 KiB ping-pong messages in one duplex exchange each (${rounds} rounds of 2 s)`,
+        title: `256 connections, 1 KiB ping-pong messages in one duplex exchange each (${pingRounds} rounds of 2 s)`,
         unit: 'messages/s',
-        contenders,
+        contenders: pingKinds.map(contender),
       },
-      medians((v) => v.messages),
-      paired((v) => v.messages),
+      pick('messages'),
     );
-    report(
+    summarize(
       {
         title: 'the same runs: p99 round-trip latency (lower is better; ratio < 1 means faster)',
         unit: 'ms p99',
-        contenders,
+        contenders: pingKinds.map(contender),
       },
-      medians((v) => v.p99),
-      paired((v) => v.p99),
+      pick('p99'),
     );
   } finally {
     await fleet.stop();

@@ -17,10 +17,10 @@ export interface IncomingBodyOptions {
   onComplete?: (rest: Uint8Array) => void;
 }
 
-const EMPTY = new Uint8Array(0);
+/** No bytes; a Buffer, so that pushing it is an empty push to a Node Readable. */
+const EMPTY = Buffer.alloc(0);
 /** An event listener as Readable's own `on` takes it. */
 type Listener = Parameters<Readable['on']>[1];
-const EMPTY_BUFFER = Buffer.alloc(0);
 
 /**
  * A message body as a Node Readable, decoded from the wire as it arrives: Content-Length bodies
@@ -54,8 +54,7 @@ export class IncomingBody extends Readable implements WireConsumer {
   /** The response this body is spliced into, if any (see `pipe`). */
   private spliced: OutgoingBody | undefined;
   private spliceEnds = false;
-  /** Some read has asked for bytes (or the idle start took the wire). */
-  private taken = false;
+  /** Takes the wire on the next turn unless a read comes first (see `begin`). */
   private idleStart: NodeJS.Immediate | undefined;
 
   constructor(options: IncomingBodyOptions) {
@@ -89,7 +88,7 @@ export class IncomingBody extends Readable implements WireConsumer {
   }
 
   override _read(): void {
-    this.taken = true;
+    this.stopIdleStart();
     if (this.onFirstRead) {
       const first = this.onFirstRead;
       this.onFirstRead = undefined;
@@ -140,9 +139,7 @@ export class IncomingBody extends Readable implements WireConsumer {
   }
 
   override on(event: string | symbol, listener: Listener): this {
-    if (this.spliced !== undefined && (event === 'data' || event === 'readable')) {
-      this.toOrdinaryPipe();
-    }
+    this.readerComing(event);
     return super.on(event, listener);
   }
 
@@ -151,9 +148,7 @@ export class IncomingBody extends Readable implements WireConsumer {
   }
 
   override prependListener(event: string | symbol, listener: Listener): this {
-    if (this.spliced !== undefined && (event === 'data' || event === 'readable')) {
-      this.toOrdinaryPipe();
-    }
+    this.readerComing(event);
     return super.prependListener(event, listener);
   }
 
@@ -246,10 +241,14 @@ export class IncomingBody extends Readable implements WireConsumer {
 
   private readonly startIfIdle = (): void => {
     this.idleStart = undefined;
-    if (this.taken || this.finished || this.destroyed) return;
-    this.taken = true;
-    this.wire.resume();
+    if (!this.finished && !this.destroyed) this.wire.resume();
   };
+
+  private stopIdleStart(): void {
+    if (this.idleStart === undefined) return;
+    clearImmediate(this.idleStart);
+    this.idleStart = undefined;
+  }
 
   /** As Node's pipe does: the destination ended (unless `{ end: false }`), then 'unpipe'. */
   private readonly onSpliceEnd = (): void => {
@@ -282,7 +281,14 @@ export class IncomingBody extends Readable implements WireConsumer {
     spliced.unsplice(this.wake);
     // The splice's first read is still outstanding (Node awaits a push before it asks again),
     // and the wire may be paused for the destination: an empty push lets the next reader ask.
-    if (!this.finished && !this.destroyed) this.push(EMPTY_BUFFER);
+    if (!this.finished && !this.destroyed) this.push(EMPTY);
+  }
+
+  /** A 'data' or 'readable' listener reads the body too: a splice cannot share it. */
+  private readerComing(event: string | symbol): void {
+    if (this.spliced !== undefined && (event === 'data' || event === 'readable')) {
+      this.toOrdinaryPipe();
+    }
   }
 
   /** The same destination, now through Node's pipe (for a consumer a splice cannot share with). */
@@ -312,8 +318,7 @@ export class IncomingBody extends Readable implements WireConsumer {
 
   /** A reader that gives up early (`break` in for-await destroys the stream) stops the wire. */
   override _destroy(error: Error | null, callback: (error?: Error | null) => void): void {
-    if (this.idleStart !== undefined) clearImmediate(this.idleStart);
-    this.idleStart = undefined;
+    this.stopIdleStart();
     if (!this.finished) {
       this.finished = true;
       this.onComplete = undefined;

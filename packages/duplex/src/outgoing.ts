@@ -70,12 +70,11 @@ export class OutgoingBody extends Writable {
   }
 
   override _write(chunk: Uint8Array, _encoding: BufferEncoding, callback: Callback): void {
-    const refused = this.refusal(chunk.length);
+    const refused = this.accept(chunk.length);
     if (refused) {
       callback(refused);
       return;
     }
-    this.written += chunk.length;
     this.gather(chunk);
     this.afterGather(callback);
   }
@@ -83,12 +82,11 @@ export class OutgoingBody extends Writable {
   override _writev(chunks: Array<{ chunk: Uint8Array }>, callback: Callback): void {
     let size = 0;
     for (let i = 0; i < chunks.length; i++) size += chunks[i]!.chunk.length;
-    const refused = this.refusal(size);
+    const refused = this.accept(size);
     if (refused) {
       callback(refused);
       return;
     }
-    this.written += size;
     for (let i = 0; i < chunks.length; i++) this.gather(chunks[i]!.chunk);
     this.afterGather(callback);
   }
@@ -99,15 +97,7 @@ export class OutgoingBody extends Writable {
    * body has writes queued, is corked, ended or destroyed, or is already spliced.
    */
   splice(wake: () => void): boolean {
-    if (
-      this.source !== undefined ||
-      this.destroyed ||
-      this.writableEnded ||
-      this.writableLength > 0 ||
-      this.writableCorked > 0
-    ) {
-      return false;
-    }
+    if (this.source !== undefined || this.queueing) return false;
     this.source = wake;
     return true;
   }
@@ -125,13 +115,7 @@ export class OutgoingBody extends Writable {
    * so the bytes keep the order they were given in.
    */
   spliceWrite(view: Uint8Array): boolean {
-    if (
-      this.writableLength > 0 ||
-      this.writableCorked > 0 ||
-      this.writableEnded ||
-      this.destroyed ||
-      this.held !== undefined
-    ) {
+    if (this.queueing) {
       if (this.write(view)) return true;
       if (!this.wakeOnDrain) {
         this.wakeOnDrain = true;
@@ -139,13 +123,12 @@ export class OutgoingBody extends Writable {
       }
       return false;
     }
-    const refused = this.refusal(view.length);
+    const refused = this.accept(view.length);
     if (refused) {
       // As a failed write would: the exchange sees the error and closes.
       this.destroy(refused);
       return true;
     }
-    this.written += view.length;
     this.gather(view);
     if (this.socket.writableLength + this.gatheredBytes < this.writableHighWaterMark) return true;
     this.sourceWaits = true;
@@ -205,7 +188,23 @@ export class OutgoingBody extends Writable {
     callback(error);
   }
 
-  /** Why a write of `size` more bytes cannot be sent, if it cannot. */
+  /**
+   * Writes go through the Writable's queue (or nowhere) rather than straight to the gathering:
+   * something is queued or held there, the body is corked, ended or destroyed.
+   */
+  private get queueing(): boolean {
+    return (
+      this.writableLength > 0 || this.writableCorked > 0 || this.writableEnded || this.destroyed
+    );
+  }
+
+  /** Counts a write of `size` more bytes as sent, or says why it cannot be sent. */
+  private accept(size: number): H1Error | undefined {
+    const refused = this.refusal(size);
+    if (refused === undefined) this.written += size;
+    return refused;
+  }
+
   private refusal(size: number): H1Error | undefined {
     const framing = this.framing;
     if (framing.kind === 'none') {
@@ -271,10 +270,7 @@ export class OutgoingBody extends Writable {
     this.gatheredBytes = 0;
     if (this.held === undefined && !this.sourceWaits) return;
     if (socket.destroyed) {
-      const held = this.held;
-      this.held = undefined;
-      this.sourceWaits = false;
-      held?.(closedError());
+      this.abandonHeld(closedError());
     } else if (
       socket.writableLength < this.writableHighWaterMark ||
       // A socket whose own mark is higher than ours never says 'drain' for what it accepted.
@@ -323,12 +319,16 @@ export class OutgoingBody extends Writable {
 
   private readonly onClose = (): void => {
     this.stopListening();
-    this.sourceWaits = false;
-    const held = this.held;
-    if (held === undefined) return;
-    this.held = undefined;
-    held(closedError());
+    this.abandonHeld(closedError());
   };
+
+  /** The socket can take nothing more: a held producer fails, a waiting source waits no more. */
+  private abandonHeld(error: Error): void {
+    const held = this.held;
+    this.held = undefined;
+    this.sourceWaits = false;
+    held?.(error);
+  }
 }
 
 function closedError(): H1Error {

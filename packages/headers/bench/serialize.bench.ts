@@ -69,8 +69,7 @@ await compare({
   title: 'response head, 8 field lines (Set-Cookie twice), validation on',
   unit: 'heads/s',
   perOp: BATCH,
-  target: 4,
-  targetPeer: 'node:http writeHead',
+  targets: [{ ratio: 4, peer: 'node:http writeHead' }],
   time: 3000,
   contenders: [
     { name: 'node:http writeHead', role: 'peer', fn: batch(BATCH, nodeHead) },
