@@ -23,6 +23,7 @@ import {
   type RawClient,
   rawClient,
   requestWire,
+  sleep,
   standaloneServers,
   tick,
   untilChunkedBody,
@@ -200,7 +201,7 @@ describe('the splice, one case at a time', () => {
     });
     const client = await rawClient(port);
     client.write('POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n6\r\nbuffer\r\n');
-    await new Promise((resolve) => setTimeout(resolve, 20));
+    await sleep(20);
     client.write('4\r\ned!!\r\n0\r\n\r\n');
     expect((await untilChunkedBody(client)).toString()).toBe('buffered!!');
     client.close();
@@ -234,7 +235,7 @@ describe('the splice, one case at a time', () => {
     let last = -2;
     while (last !== bytesRead()) {
       last = bytesRead();
-      await new Promise((resolve) => setTimeout(resolve, 100));
+      await sleep(100);
     }
     // What the server holds: its socket's queue (one flush past the body's mark at most) and
     // one socket read; the spliced body queues nothing; everything else waits in TCP.
