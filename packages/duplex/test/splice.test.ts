@@ -129,7 +129,7 @@ describe('the splice, one case at a time', () => {
     client.close();
   });
 
-  it('takes no body byte before the first read, even one that came in the read of the head', async () => {
+  it('takes no body byte before the handler runs, even one that came in the read of the head', async () => {
     const seen: Array<[number, number]> = [];
     const { port } = await serve((exchange) => {
       seen.push([exchange.body.received, exchange.body.readableLength]);
