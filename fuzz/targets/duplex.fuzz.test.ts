@@ -536,11 +536,21 @@ function expectAgreement(kind: Kind, wire: Uint8Array, seen: Seen[]): void {
     // llhttp acts on Connection in a trailer section and closes; h1kit leaves trailer fields to
     // the handler (RFC 9110 section 6.5.1). Not yet in the READMEs' lists: see the review report.
     if (i > 0 && field(ll.messages[i - 1]!.trailers, 'connection') !== undefined) return;
+    const m = ll.messages[i]!;
+    if (request.via === 'node' && m !== undefined && !llhttpTookHead(wire, ll, i)) {
+      // node:http emits 'request' from llhttp's headers-complete callback, which runs before
+      // llhttp refuses a request coding that is not chunked: its own handler sees the head, no
+      // byte of body, and node:http answers 400 and closes. Our paths refuse it (framing()).
+      expect({ method: request.method, target: request.target, body: request.body.length }).toEqual(
+        { method: m.method, target: m.url, body: 0 },
+      );
+      expect(request.bodyOk, `request ${i}: ${show(wire)}`).not.toBe(true);
+      return;
+    }
     expect(
       llhttpTookHead(wire, ll, i),
       `request ${i} reached a handler; llhttp refused its head: ${show(wire)}`,
     ).toBe(true);
-    const m = ll.messages[i]!;
     expect(
       { method: request.method, target: request.target, fields: request.fields },
       `request ${i}: ${show(wire)}`,
