@@ -207,6 +207,24 @@ describe('the splice, one case at a time', () => {
     client.close();
   });
 
+  it('sends views that together pass 32 KiB as chunks of their own, and gathers small ones', async () => {
+    const { port } = await serve((exchange) => void exchange.body.pipe(exchange.respond(200)));
+    // 20 KiB request chunks in one write: socket reads of 64 KiB decode into several views. Sent
+    // as one chunk a read, they made writes just over 64 KiB (a full TCP segment and a runt).
+    const big = Array.from({ length: 24 }, (_, i) => Buffer.alloc(20 * 1024, 0x41 + i));
+    const small = Array.from({ length: 300 }, (_, i) => Buffer.alloc(100, 0x61 + (i % 26)));
+    for (const parts of [big, small]) {
+      const { wire, body } = requestWire(parts, true);
+      const client = await rawClient(port);
+      client.write(wire);
+      expect((await untilChunkedBody(client)).equals(body)).toBe(true);
+      const sizes = chunkSizes(client.received);
+      if (parts === big) expect(Math.max(...sizes)).toBeLessThanOrEqual(32 * 1024);
+      else expect(sizes.length).toBeLessThan(parts.length / 4);
+      client.close();
+    }
+  });
+
   it('bounds memory when the client does not read the echo: the request socket is paused', async () => {
     let exchange!: DuplexExchange;
     const { port } = await serve((e) => {
@@ -269,3 +287,16 @@ describe('the splice, one case at a time', () => {
     expect((await collect(response.body)).equals(Buffer.concat(sent))).toBe(true);
   });
 });
+
+/** The chunk-size of every data chunk of the chunked response in `bytes`, in order. */
+function chunkSizes(bytes: Buffer): number[] {
+  const sizes: number[] = [];
+  let at = bytes.indexOf('\r\n\r\n') + 4;
+  for (;;) {
+    const lineEnd = bytes.indexOf('\r\n', at);
+    const size = Number.parseInt(bytes.subarray(at, lineEnd).toString('latin1'), 16);
+    if (size === 0) return sizes;
+    sizes.push(size);
+    at = lineEnd + 2 + size + 2;
+  }
+}
