@@ -129,8 +129,10 @@ const END = Buffer.from('\r\n0\r\n\r\n');
  */
 const READ = Buffer.allocUnsafeSlow(1 << 20);
 
-/** The client's CPU time and wall time over every echo run, per server. */
+/** Wall time of every echo run and the client's CPU time over them, per server, in ms. */
 const clientLoad = new Map<Kind, { cpu: number; wall: number }>();
+/** Each server's CPU time over the echo rounds (from its start to its stop), in ms. */
+const serverCpu = new Map<Kind, number>();
 
 /** Sends the request and reads the echo at once; resolves when the last-chunk has come back. */
 function echoOnce(kind: Kind, port: number): Promise<void> {
@@ -320,18 +322,27 @@ async function main(): Promise<void> {
         { ratio: 0.95, peer: RAW },
         { ratio: 1.2, peer: NODE },
       ],
-      beforeRound: () => fleet.start(kinds),
-      afterRound: () => fleet.stop(),
+      beforeRound: async () => {
+        await fleet.start(kinds);
+        for (const kind of kinds)
+          serverCpu.set(kind, (serverCpu.get(kind) ?? 0) - (await fleet.cpu(kind)));
+      },
+      afterRound: async () => {
+        for (const kind of kinds)
+          serverCpu.set(kind, serverCpu.get(kind)! + (await fleet.cpu(kind)));
+        await fleet.stop();
+      },
       contenders: kinds.map((kind) => ({
         ...contender(kind),
         fn: () => echoOnce(kind, fleet.port(kind)),
       })),
     });
 
-    // A client near 100% of its core would be measuring itself.
+    // Which side is the limit: a client near 100% of its core would be measuring itself.
     for (const [kind, load] of clientLoad) {
+      const share = (cpu: number) => `${((100 * cpu) / load.wall).toFixed(0)}%`;
       console.log(
-        `  client CPU while echoing with ${kind}: ${((100 * load.cpu) / load.wall).toFixed(0)}% of its core`,
+        `  ${kind}: server ${share(serverCpu.get(kind)!)} of its core, client ${share(load.cpu)} of its own`,
       );
     }
 
