@@ -19,8 +19,10 @@ const MiB = 1 << 20;
 const TOTAL = 256 * MiB;
 const WRITE = 64 * 1024;
 const RAW = 'raw net echo';
+/** The same echo writing each read in two halves: no write crosses a TCP segment by a runt. */
+const RAW_HALVES = 'raw net echo, each read in two writes';
 const NODE = 'node:http req.pipe(res)';
-const SERVERS = [RAW, NODE, 'h1kit standalone', 'h1kit hijack on node:http'] as const;
+const SERVERS = [RAW, RAW_HALVES, NODE, 'h1kit standalone', 'h1kit hijack on node:http'] as const;
 type Kind = (typeof SERVERS)[number];
 
 async function serve(kind: Kind): Promise<void> {
@@ -37,6 +39,22 @@ async function serve(kind: Kind): Promise<void> {
     const server = createNetServer({ noDelay: true }, (socket) => {
       socket.on('error', () => {});
       socket.pipe(socket);
+    });
+    server.listen(0, '127.0.0.1', () => ready(address(server)));
+  } else if (kind === RAW_HALVES) {
+    // A 64 KiB read written whole is a full segment and a runt on loopback; in halves it is two
+    // segments. What the HTTP servers write is framed views of about that size, so this is the
+    // ceiling they are held to in fact.
+    const server = createNetServer({ noDelay: true }, (socket) => {
+      socket.on('error', () => {});
+      socket.on('data', (chunk: Buffer) => {
+        const half = chunk.length >> 1;
+        socket.write(chunk.subarray(0, half));
+        if (socket.write(chunk.subarray(half))) return;
+        socket.pause();
+        socket.once('drain', () => socket.resume());
+      });
+      socket.on('end', () => socket.end());
     });
     server.listen(0, '127.0.0.1', () => ready(address(server)));
   } else if (kind === NODE) {
@@ -368,7 +386,7 @@ async function main(): Promise<void> {
       perMessage,
     );
 
-    const pingKinds = kinds.filter((kind) => kind !== RAW);
+    const pingKinds = kinds.filter((kind) => kind !== RAW && kind !== RAW_HALVES);
     const pingRounds = Number(process.env.H1_BENCH_PING_ROUNDS ?? 5);
     const latencies = await inFreshRounds(
       fleet,
