@@ -147,10 +147,13 @@ const END = Buffer.from('\r\n0\r\n\r\n');
  */
 const READ = Buffer.allocUnsafeSlow(1 << 20);
 
-/** Wall time of every echo run and the client's CPU time over them, per server, in ms. */
-const clientLoad = new Map<Kind, { cpu: number; wall: number }>();
-/** Each server's CPU time over the echo rounds (from its start to its stop), in ms. */
-const serverCpu = new Map<Kind, number>();
+/**
+ * Per server, in ms: the wall time of every echo run, the client's CPU time over them, and the
+ * server's CPU time over its echo rounds (from each start to each stop).
+ */
+const load = new Map<Kind, { wall: number; client: number; server: number }>(
+  SERVERS.map((kind) => [kind, { wall: 0, client: 0, server: 0 }]),
+);
 
 /** Sends the request and reads the echo at once; resolves when the last-chunk has come back. */
 function echoOnce(kind: Kind, port: number): Promise<void> {
@@ -196,10 +199,9 @@ function echoOnce(kind: Kind, port: number): Promise<void> {
     pump();
   }).finally(() => {
     const cpu = process.cpuUsage(cpuBefore);
-    const load = clientLoad.get(kind) ?? { cpu: 0, wall: 0 };
-    load.cpu += (cpu.user + cpu.system) / 1000;
-    load.wall += performance.now() - wallBefore;
-    clientLoad.set(kind, load);
+    const echo = load.get(kind)!;
+    echo.client += (cpu.user + cpu.system) / 1000;
+    echo.wall += performance.now() - wallBefore;
   });
 }
 
@@ -342,12 +344,10 @@ async function main(): Promise<void> {
       ],
       beforeRound: async () => {
         await fleet.start(kinds);
-        for (const kind of kinds)
-          serverCpu.set(kind, (serverCpu.get(kind) ?? 0) - (await fleet.cpu(kind)));
+        for (const kind of kinds) load.get(kind)!.server -= await fleet.cpu(kind);
       },
       afterRound: async () => {
-        for (const kind of kinds)
-          serverCpu.set(kind, serverCpu.get(kind)! + (await fleet.cpu(kind)));
+        for (const kind of kinds) load.get(kind)!.server += await fleet.cpu(kind);
         await fleet.stop();
       },
       contenders: kinds.map((kind) => ({
@@ -357,10 +357,11 @@ async function main(): Promise<void> {
     });
 
     // Which side is the limit: a client near 100% of its core would be measuring itself.
-    for (const [kind, load] of clientLoad) {
-      const share = (cpu: number) => `${((100 * cpu) / load.wall).toFixed(0)}%`;
+    for (const kind of kinds) {
+      const { wall, client, server } = load.get(kind)!;
+      const share = (cpu: number) => `${((100 * cpu) / wall).toFixed(0)}%`;
       console.log(
-        `  ${kind}: server ${share(serverCpu.get(kind)!)} of its core, client ${share(load.cpu)} of its own`,
+        `  ${kind}: server ${share(server)} of its core, client ${share(client)} of its own`,
       );
     }
 

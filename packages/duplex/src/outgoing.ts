@@ -20,15 +20,15 @@ export interface OutgoingBodyOptions {
 
 type Callback = (error?: Error | null) => void;
 
-/** Payload bytes that spliced views may share one chunk, and one writev, up to. */
-const SPLICE_GATHER = 32 * 1024;
+/** Payload bytes that views may share one chunk, and one writev, up to. */
+const GATHER_LIMIT = 32 * 1024;
 
 /**
  * A message body as a Node Writable: what is written in one tick leaves in one writev, framed as
- * the head promised. Chunked bodies send the tick's writes as one chunk,
- * `[size line, ...data, CRLF]`: the views go out as given, never copied, and the chunk count
- * follows the reads of a pipe rather than its writes (a spliced source flushes at the end of each
- * socket read, and once its views pass SPLICE_GATHER). The producer is held only
+ * the head promised, unless it passes GATHER_LIMIT, when each view past it starts a writev of its
+ * own. Chunked bodies send each writev's views as one chunk, `[size line, ...data, CRLF]`: the
+ * views go out as given, never copied, and the chunk count follows the reads of a pipe rather
+ * than its writes (a spliced source flushes at the end of each socket read). The producer is held only
  * once the socket queues more than this body's high-water mark, and `end()` writes the
  * last-chunk with any trailers. Writing more or fewer bytes than a Content-Length promised is an
  * `H1Error`, since the peer would misread the connection after it.
@@ -132,12 +132,6 @@ export class OutgoingBody extends Writable {
       this.destroy(refused);
       return true;
     }
-    // A socket read of 64 KiB of chunked body decodes into two views, one each side of a
-    // chunk-size line; sent as one chunk they make a write just over 64 KiB, which the kernel
-    // sends as a full segment and a runt of a few dozen bytes (TCP segments, and GSO batches,
-    // top out near 64 KiB). Each view going out as its own chunk keeps the writes under that;
-    // small views still share a writev up to SPLICE_GATHER.
-    if (this.gatheredBytes > 0 && this.gatheredBytes + view.length > SPLICE_GATHER) this.flush();
     this.gather(view);
     if (this.socket.writableLength + this.gatheredBytes < this.writableHighWaterMark) return true;
     this.sourceWaits = true;
@@ -238,6 +232,11 @@ export class OutgoingBody extends Writable {
 
   private gather(view: Uint8Array): void {
     if (view.length === 0) return;
+    // A socket read of 64 KiB of chunked body decodes into two views, one each side of a
+    // chunk-size line; sent as one chunk they make a write just over 64 KiB, which the kernel
+    // sends as a full segment and a runt of a few dozen bytes (TCP segments, and GSO batches,
+    // top out near 64 KiB). Views that together pass GATHER_LIMIT go out as chunks of their own.
+    if (this.gatheredBytes > 0 && this.gatheredBytes + view.length > GATHER_LIMIT) this.flush();
     this.gathered.push(view);
     this.gatheredBytes += view.length;
   }
