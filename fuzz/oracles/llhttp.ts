@@ -47,6 +47,23 @@ for (const name of methods) {
   parser.close();
 }
 
+/** The llhttp this Node bundles: 9.3.1 on Node 20, 9.4.4 on 22 and 24, 9.4.3 on 26. */
+export const llhttpVersion: string = process.versions.llhttp ?? 'unknown';
+
+const [major = 0, minor = 0] = llhttpVersion.split('.').map(Number);
+
+/**
+ * How the bundled llhttp versions differ where a differential test can see it. Each entry is
+ * checked on the line it runs on by "the listed differences are real" (headers' framing test).
+ */
+export const llhttpDiffers = {
+  /**
+   * An empty Transfer-Encoding value: 9.3 ignores the field (no body); 9.4 refuses the message
+   * (llhttp pull request 874), as h1kit's `framing()` does on every line.
+   */
+  refusesEmptyTransferEncoding: major > 9 || (major === 9 && minor >= 4),
+} as const;
+
 export interface LlhttpMessage {
   versionMajor: number;
   versionMinor: number;

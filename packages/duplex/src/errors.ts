@@ -26,4 +26,6 @@ export const DuplexErrorCode = {
   MISSING_HOST: 'ERR_H1_MISSING_HOST',
   /** `request()` with a URL that is not http: or https:. */
   INVALID_URL: 'ERR_H1_INVALID_URL',
+  /** This Node.js lacks a node:http internal the hijack needs and has no public hook for it; the message names the version. */
+  UNSUPPORTED_RUNTIME: 'ERR_H1_UNSUPPORTED_RUNTIME',
 } as const;

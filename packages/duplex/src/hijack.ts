@@ -4,6 +4,7 @@ import type { Socket } from 'node:net';
 import { H1Error } from '@h1kit/headers';
 import { DuplexErrorCode } from './errors.js';
 import { checkHijackedRequest, HijackedRequest, refuse } from './hijacked.js';
+import { holdListener, releaseListener, requestParserOf, STOP_AFTER_HEAD } from './node-http.js';
 
 /**
  * Taking a request away from node:http at header time. node:http already knows how to hand a
@@ -24,14 +25,7 @@ export interface HijackControl {
   disable(): void;
 }
 
-interface ParserWithIncoming {
-  onIncoming: (req: IncomingMessage, keepAlive: boolean) => number;
-}
-
-type HijackSocket = Socket & {
-  parser?: ParserWithIncoming | null;
-  _httpMessage?: ServerResponse | null;
-};
+type HijackSocket = Socket & { _httpMessage?: ServerResponse | null };
 
 interface Pending {
   res: ServerResponse | undefined;
@@ -78,7 +72,15 @@ export function enableHijack(
   installations.set(server, installation);
 
   const connectionEvent = server instanceof HttpsServer ? 'secureConnection' : 'connection';
-  const onConnection = (socket: HijackSocket): void => wrapParser(installation, socket);
+  const onConnection = (socket: HijackSocket): void => {
+    try {
+      wrapParser(installation, socket);
+    } catch (error) {
+      // A line without the parser hook: no request on it could be hijacked, so none is served.
+      socket.destroy(error as Error);
+      server.emit('error', error);
+    }
+  };
   server.on(connectionEvent, onConnection);
   installation.undo.push(() => server.off(connectionEvent, onConnection));
 
@@ -100,6 +102,7 @@ export function enableHijack(
   ): boolean {
     const req = args[0] as MarkedRequest | undefined;
     if ((event === 'upgrade' || event === 'connect') && req?.[kPending]) {
+      releaseListener(this, event);
       takeOver(installation, req, args[1] as HijackSocket, args[2] as Buffer);
       return true;
     }
@@ -157,8 +160,7 @@ export function hijack(req: IncomingMessage, res: ServerResponse): Promise<Hijac
 }
 
 function wrapParser(installation: Installation, socket: HijackSocket): void {
-  const parser = socket.parser;
-  if (!parser || typeof parser.onIncoming !== 'function') return;
+  const parser = requestParserOf(socket);
   const original = parser.onIncoming;
   parser.onIncoming = (req: MarkedRequest, keepAlive: boolean): number => {
     if (installation.match?.(req)) {
@@ -184,18 +186,14 @@ function wrapParser(installation: Installation, socket: HijackSocket): void {
   };
 }
 
-/** Makes node:http's parser stop after this head and treat the request as an upgrade. */
-function stopAfterHead(req: IncomingMessage, socket: HijackSocket): number {
+/** Makes node:http's parser stop after this head and hand the request over as an upgrade. */
+function stopAfterHead(req: IncomingMessage, socket: Socket): number {
   (req as IncomingMessage & { upgrade: boolean }).upgrade = true;
-  const server = (socket as Socket & { server: Server }).server;
-  // node:http destroys a CONNECT connection when nobody listens for 'connect'; our emit hook
-  // catches the event, but the count must not be zero.
-  if (req.method === 'CONNECT' && server.listenerCount('connect') === 0) {
-    const placeholder = (): void => {};
-    server.on('connect', placeholder);
-    setImmediate(() => server.off('connect', placeholder));
-  }
-  return 2;
+  holdListener(
+    (socket as Socket & { server: Server }).server,
+    req.method === 'CONNECT' ? 'connect' : 'upgrade',
+  );
+  return STOP_AFTER_HEAD;
 }
 
 function takeOver(

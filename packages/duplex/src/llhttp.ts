@@ -1,6 +1,13 @@
 // The one module of h1kit that reaches Node's internal HTTPParser (llhttp). Heads are parsed by
 // llhttp; bodies never are: every head callback answers 2 ("stop as for an upgrade"), so
 // `execute` returns the number of bytes the head took and everything after it is ours.
+//
+// Node bundles llhttp 9.3.1 on line 20, 9.4.4 on 22 and 24, 9.4.3 on 26. What h1kit relies on
+// (the callbacks by index, answer 2 at the head, `maxHeaderPairs`, the method enum learned below)
+// is the same in all of them and is detected, not assumed. Their verdicts differ in one place h1kit
+// can see: 9.3 ignores an empty Transfer-Encoding, 9.4 refuses it; `framing()` refuses it on every
+// line, so heads are judged alike everywhere. Refusals name the llhttp version, since its verdicts
+// are version-specific.
 import { createRequire } from 'node:module';
 import { H1Error, HeaderErrorCode } from '@h1kit/headers';
 import { DuplexErrorCode } from './errors.js';
@@ -255,7 +262,7 @@ export class HeadParser {
     }
     return new H1Error(
       DuplexErrorCode.INVALID_HEAD,
-      `malformed head: ${result.reason} (llhttp ${result.code})`,
+      `malformed head: ${result.reason} (llhttp ${process.versions.llhttp} ${result.code})`,
       offset,
     );
   }

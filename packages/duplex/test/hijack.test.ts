@@ -14,6 +14,8 @@ import {
   hijack,
 } from '@h1kit/duplex';
 import { afterEach, describe, expect, it } from 'vitest';
+import { WebSocket, WebSocketServer } from 'ws';
+import { upgradeRouting } from '../src/node-http.js';
 import {
   closeServer,
   collect,
@@ -321,5 +323,144 @@ describe('hijack(req, res) inside a request listener', () => {
       )[0] as IncomingMessage,
     );
     expect((failure as H1Error).code).toBe('ERR_H1_HIJACK_UNSAFE');
+  });
+});
+
+describe('enableHijack beside other upgrade users', () => {
+  /** The requests each node:http path saw, by url. */
+  function observe(server: Server): { requests: string[]; upgrades: string[] } {
+    const seen = { requests: [] as string[], upgrades: [] as string[] };
+    server.on('request', (req, res) => {
+      seen.requests.push(req.url!);
+      res.end(`request ${req.url}`);
+    });
+    server.on('upgrade', (req, socket) => {
+      seen.upgrades.push(req.url!);
+      socket.end(
+        `HTTP/1.1 101 Switching Protocols\r\nUpgrade: ${req.headers.upgrade}\r\nConnection: Upgrade\r\n\r\nupgraded ${req.url}`,
+      );
+    });
+    return seen;
+  }
+
+  const answer = (exchange: DuplexExchange, text: string): void => {
+    exchange.respond(200, { 'Content-Length': text.length, Connection: 'close' }).end(text);
+  };
+
+  /** Sends one request and half-closes, so that every server path ends the connection after it. */
+  async function send(port: number, head: string): Promise<string> {
+    const client = await rawClient(port);
+    client.write(head);
+    client.socket.end();
+    return client.untilEnd();
+  }
+
+  it("leaves unselected upgrades to the server's own shouldUpgradeCallback, where this line has one", async () => {
+    const server = track(
+      createHttpServer({
+        shouldUpgradeCallback: (req: IncomingMessage) => req.headers.upgrade === 'chat',
+      } as Parameters<typeof createHttpServer>[0]),
+    );
+    const seen = observe(server);
+    enableHijack(
+      server,
+      (req) => req.url === '/take',
+      (hijacked) => answer(hijacked.exchange(), 'taken'),
+    );
+    const port = await listen(server);
+    const upgrade = (path: string, protocol: string): string =>
+      `GET ${path} HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: ${protocol}\r\n\r\n`;
+    expect(await send(port, upgrade('/chat', 'chat'))).toMatch(
+      /101 Switching[\s\S]*upgraded \/chat$/,
+    );
+    const other = await send(
+      port,
+      `${upgrade('/other', 'other').slice(0, -2)}Connection: close\r\n\r\n`,
+    );
+    expect(await send(port, upgrade('/take', 'chat'))).toMatch(/200 OK[\s\S]*taken$/);
+    if (upgradeRouting(server) === 'shouldUpgradeCallback') {
+      // Late 22.x, 24.9+ and 26: the callback says no, so node:http serves it as a request.
+      expect(other).toMatch(/200 OK[\s\S]*request \/other$/);
+      expect(seen).toEqual({ requests: ['/other'], upgrades: ['/chat'] });
+    } else {
+      // Node 20 and early 22.x ignore the option: any upgrade goes to the 'upgrade' listener.
+      expect(other).toMatch(/101 Switching[\s\S]*upgraded \/other$/);
+      expect(seen).toEqual({ requests: [], upgrades: ['/chat', '/other'] });
+    }
+    expect(server.listenerCount('upgrade')).toBe(1);
+  });
+
+  it('lets a ws WebSocketServer on the same server keep its upgrades, while hijacked requests never reach it', async () => {
+    const server = track(createHttpServer((_req, res) => res.end('plain')));
+    const wss = new WebSocketServer({ server, path: '/ws' });
+    wss.on('connection', (socket) => socket.on('message', (data) => socket.send(`echo ${data}`)));
+    const wsUpgrades: string[] = [];
+    server.prependListener('upgrade', (req: IncomingMessage) => wsUpgrades.push(req.url!));
+    enableHijack(
+      server,
+      (req) => req.url === '/duplex',
+      (hijacked) => void lineEcho(hijacked.exchange()),
+    );
+    const port = await listen(server);
+    const socket = new WebSocket(`ws://127.0.0.1:${port}/ws`);
+    await once(socket, 'open');
+    const replies: string[] = [];
+    socket.on('message', (data) => replies.push(String(data)));
+    socket.send('one');
+    // A hijacked full-duplex exchange while the WebSocket stays open.
+    expect(await pingPong(port, '/duplex', 3)).toBe(expected(3));
+    socket.send('two');
+    while (replies.length < 2) await once(socket, 'message');
+    expect(replies).toEqual(['echo one', 'echo two']);
+    socket.close();
+    await once(socket, 'close');
+    await new Promise<void>((resolve) => wss.close(() => resolve()));
+    expect(wsUpgrades).toEqual(['/ws']);
+  });
+
+  it('takes a selected WebSocket handshake away from ws, and ws serves the rest', async () => {
+    const server = track(createHttpServer());
+    const wss = new WebSocketServer({ server });
+    wss.on('connection', (socket) => socket.send('from ws'));
+    enableHijack(
+      server,
+      (req) => req.url === '/mine',
+      (hijacked) => answer(hijacked.exchange(), 'not a websocket'),
+    );
+    const port = await listen(server);
+    const handshake = (path: string): string =>
+      `GET ${path} HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n`;
+    expect(await send(port, handshake('/mine'))).toMatch(
+      /^HTTP\/1\.1 200 OK[\s\S]*not a websocket$/,
+    );
+    const socket = new WebSocket(`ws://127.0.0.1:${port}/theirs`);
+    const [message] = (await once(socket, 'message')) as [Buffer];
+    expect(String(message)).toBe('from ws');
+    socket.close();
+    await once(socket, 'close');
+    await new Promise<void>((resolve) => wss.close(() => resolve()));
+  });
+
+  it('leaves no listener behind: a later upgrade on a server without upgrade listeners is an ordinary request', async () => {
+    const server = track(createHttpServer((req, res) => res.end(`request ${req.url}`)));
+    enableHijack(
+      server,
+      (req) => req.url === '/take' || req.method === 'CONNECT',
+      (hijacked) => {
+        if (hijacked.req.method !== 'CONNECT') answer(hijacked.exchange(), 'taken');
+        else hijacked.socket.end('HTTP/1.1 200 Connection Established\r\n\r\ntaken');
+      },
+    );
+    const port = await listen(server);
+    expect(await send(port, 'GET /take HTTP/1.1\r\nHost: x\r\n\r\n')).toMatch(/taken$/);
+    expect(await send(port, 'CONNECT h:1 HTTP/1.1\r\nHost: h:1\r\n\r\n')).toMatch(/taken$/);
+    expect([server.listenerCount('upgrade'), server.listenerCount('connect')]).toEqual([0, 0]);
+    // With no 'upgrade' listener node:http serves an upgrade request through 'request' on every line.
+    expect(
+      await send(
+        port,
+        'GET /later HTTP/1.1\r\nHost: x\r\nConnection: Upgrade, close\r\nUpgrade: chat\r\n\r\n',
+      ),
+    ).toMatch(/200 OK[\s\S]*request \/later$/);
   });
 });

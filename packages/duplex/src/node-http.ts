@@ -1,0 +1,78 @@
+// The one module of h1kit that reaches node:http's server internals: the per-connection parser
+// whose head callback decides where a request goes, and the listener counts node:http consults
+// before it hands a connection over. Everything here is detected, never assumed from
+// process.version; where a line lacks what the hijack needs, it fails naming that line.
+import type { IncomingMessage, Server } from 'node:http';
+import type { Socket } from 'node:net';
+import { H1Error } from '@h1kit/headers';
+import { DuplexErrorCode } from './errors.js';
+
+/**
+ * node:http's answer for a head, as llhttp's head callback takes it: 0 parse a body, 1 no body,
+ * 2 stop after the head as for an upgrade (the caller then owns every later byte).
+ */
+export const STOP_AFTER_HEAD = 2;
+
+/** The parser node:http attaches to each connection; `onIncoming` receives every request head. */
+export interface RequestParser {
+  onIncoming: (req: IncomingMessage, keepAlive: boolean) => number;
+}
+
+/**
+ * How this line routes a request that llhttp flags as an upgrade (`Upgrade` with
+ * `Connection: upgrade`): through the public `server.shouldUpgradeCallback(req)` (late 22.x,
+ * 24.9 and later, whose default asks whether an 'upgrade' listener exists), or by counting
+ * 'upgrade' listeners itself (20 and early 22.x). Only such requests are ever put to the
+ * callback, which is why the hijack of an ordinary request cannot go through it.
+ */
+export function upgradeRouting(server: Server): 'shouldUpgradeCallback' | 'listenerCount' {
+  return typeof (server as { shouldUpgradeCallback?: unknown }).shouldUpgradeCallback === 'function'
+    ? 'shouldUpgradeCallback'
+    : 'listenerCount';
+}
+
+/**
+ * The parser of a connection node:http just accepted. Called from a 'connection' listener added
+ * after node:http's own, which attaches it synchronously. Throws `H1Error`
+ * (`ERR_H1_UNSUPPORTED_RUNTIME`) naming the Node version when it is not there.
+ */
+export function requestParserOf(socket: Socket): RequestParser {
+  const parser = (socket as Socket & { parser?: Partial<RequestParser> | null }).parser;
+  if (!parser || typeof parser.onIncoming !== 'function') {
+    throw new H1Error(
+      DuplexErrorCode.UNSUPPORTED_RUNTIME,
+      `enableHijack needs node:http's per-connection parser (socket.parser.onIncoming), which Node ${process.version} does not attach`,
+    );
+  }
+  return parser as RequestParser;
+}
+
+const placeholders = new WeakMap<Server, Map<'upgrade' | 'connect', () => void>>();
+
+/**
+ * node:http destroys the connection of an upgrade or CONNECT nobody listens for (for 'upgrade'
+ * since late 22.x and 24.9; for CONNECT on every line), and the hijack's own emit hook is not a
+ * listener. So a placeholder is added from the head until that event, which node:http emits in
+ * the same parser execution: in between no other head is parsed, so no `shouldUpgradeCallback`
+ * (whose default counts 'upgrade' listeners) and no user code can observe it.
+ */
+export function holdListener(server: Server, event: 'upgrade' | 'connect'): void {
+  if (server.listenerCount(event) > 0) return;
+  const byEvent = placeholders.get(server) ?? new Map<'upgrade' | 'connect', () => void>();
+  placeholders.set(server, byEvent);
+  if (byEvent.has(event)) return;
+  const placeholder = (): void => {};
+  byEvent.set(event, placeholder);
+  server.on(event, placeholder);
+  // Should node:http not emit after all, the placeholder still goes before any other I/O runs.
+  process.nextTick(() => releaseListener(server, event));
+}
+
+/** Removes the placeholder `holdListener` added, if it is still there. */
+export function releaseListener(server: Server, event: 'upgrade' | 'connect'): void {
+  const byEvent = placeholders.get(server);
+  const placeholder = byEvent?.get(event);
+  if (!placeholder) return;
+  byEvent!.delete(event);
+  server.off(event, placeholder);
+}
