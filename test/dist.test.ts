@@ -17,7 +17,8 @@ describe.each(packages)('dist of %s', (dir) => {
     for (const file of [entry.import, entry.require, entry.types])
       expect(existsSync(join(dir, file))).toBe(true);
     expect(manifest.sideEffects).toBe(false);
-    expect(manifest.engines.node).toBe('>=20');
+    // The supported lines, as scripts/node-lines.mjs installs them and CI tests each.
+    expect(manifest.engines.node).toBe('^20.0.0 || ^22.0.0 || ^24.0.0 || ^26.0.0');
     const foreign = Object.keys(manifest.dependencies ?? {}).filter(
       (name) => !name.startsWith('@h1kit/'),
     );

@@ -1,3 +1,5 @@
+import { H1Error } from '@h1kit/headers';
+
 /** The codes `@h1kit/duplex` throws or fails streams with, beside those of headers and chunked. */
 export const DuplexErrorCode = {
   /** A head llhttp could not parse (the message names llhttp's own code). */
@@ -12,6 +14,8 @@ export const DuplexErrorCode = {
   BODY_NOT_ALLOWED: 'ERR_H1_BODY_NOT_ALLOWED',
   /** `respond()` was called twice, or after the exchange was given up. */
   ALREADY_RESPONDED: 'ERR_H1_ALREADY_RESPONDED',
+  /** Something that needs the response (`responseStream`) was used before `respond()`. */
+  NOT_RESPONDED: 'ERR_H1_NOT_RESPONDED',
   /** Trailers were set on a body that is not chunked, or after it ended. */
   TRAILERS_NOT_ALLOWED: 'ERR_H1_TRAILERS_NOT_ALLOWED',
   /** The head did not arrive within the head timeout. */
@@ -29,3 +33,13 @@ export const DuplexErrorCode = {
   /** This Node.js lacks a node:http internal the hijack needs and has no public hook for it; the message names the version. */
   UNSUPPORTED_RUNTIME: 'ERR_H1_UNSUPPORTED_RUNTIME',
 } as const;
+
+/** The error pending work fails with when its connection is gone: `ERR_H1_CONNECTION_CLOSED`. */
+export function connectionClosed(message: string, cause?: unknown): H1Error {
+  return new H1Error(
+    DuplexErrorCode.CONNECTION_CLOSED,
+    message,
+    undefined,
+    cause === undefined ? undefined : { cause },
+  );
+}

@@ -15,7 +15,7 @@ import {
 } from '@h1kit/duplex';
 import { afterEach, describe, expect, it } from 'vitest';
 import { WebSocket, WebSocketServer } from 'ws';
-import { upgradeRouting } from '../src/node-http.js';
+import { upgradeRouting } from '../src/server/node-http.js';
 import {
   closeServer,
   collect,

@@ -11,10 +11,11 @@ import { CharClass, charClass, isOws } from './syntax.js';
  * - `chunked`: the chunked transfer coding frames the body;
  * - `close`: the body runs until the connection closes (responses only).
  */
-export interface Framing {
-  kind: 'none' | 'length' | 'chunked' | 'close';
-  length?: number;
-}
+export type Framing =
+  | { readonly kind: 'none' }
+  | { readonly kind: 'length'; readonly length: number }
+  | { readonly kind: 'chunked' }
+  | { readonly kind: 'close' };
 
 export interface FramingInput {
   /** Request method; for a response, the method of the request it answers. */

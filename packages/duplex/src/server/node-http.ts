@@ -2,10 +2,10 @@
 // whose head callback decides where a request goes, and the listener counts node:http consults
 // before it hands a connection over. Everything here is detected, never assumed from
 // process.version; where a line lacks what the hijack needs, it fails naming that line.
-import type { IncomingMessage, Server } from 'node:http';
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import { H1Error } from '@h1kit/headers';
-import { DuplexErrorCode } from './errors.js';
+import { DuplexErrorCode } from '../errors.js';
 
 /**
  * node:http's answer for a head, as llhttp's head callback takes it: 0 parse a body, 1 no body,
@@ -75,4 +75,14 @@ export function releaseListener(server: Server, event: 'upgrade' | 'connect'): v
   if (!placeholder) return;
   byEvent!.delete(event);
   server.off(event, placeholder);
+}
+
+/**
+ * Unhooks a response from the connection it was assigned (`socket._httpMessage`), so that
+ * node:http writes nothing more of it there; `detachSocket` is public, the assignment is not.
+ */
+export function detachResponse(res: ServerResponse, socket: Socket): void {
+  if ((socket as Socket & { _httpMessage?: ServerResponse | null })._httpMessage === res) {
+    res.detachSocket(socket);
+  }
 }

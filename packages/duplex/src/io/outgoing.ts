@@ -1,18 +1,12 @@
 import { type Duplex, Writable } from 'node:stream';
 import { encodeChunk, encodeLastChunk } from '@h1kit/chunked';
-import { type FieldInput, H1Error } from '@h1kit/headers';
-import { DuplexErrorCode } from './errors.js';
-
-/** How an outgoing body is framed on the wire. */
-export type OutgoingFraming =
-  | { kind: 'none' }
-  | { kind: 'length'; length: number }
-  | { kind: 'chunked' }
-  | { kind: 'close' };
+import { type FieldInput, type Framing, H1Error } from '@h1kit/headers';
+import { connectionClosed, DuplexErrorCode } from '../errors.js';
+import type { Splice } from './splice.js';
 
 export interface OutgoingBodyOptions {
   socket: Duplex;
-  framing: OutgoingFraming;
+  framing: Framing;
   highWaterMark?: number;
   /** Called once the last byte of the body was handed to the socket. */
   onComplete?: () => void;
@@ -28,7 +22,7 @@ const GATHER_LIMIT = 32 * 1024;
  * the head promised, unless it passes GATHER_LIMIT, when each view past it starts a writev of its
  * own. Chunked bodies send each writev's views as one chunk, `[size line, ...data, CRLF]`: the
  * views go out as given, never copied, and the chunk count follows the reads of a pipe rather
- * than its writes (a spliced source flushes at the end of each socket read). The producer is held only
+ * than its writes (a splice flushes at the end of each socket read). The producer is held only
  * once the socket queues more than this body's high-water mark, and `end()` writes the
  * last-chunk with any trailers. Writing more or fewer bytes than a Content-Length promised is an
  * `H1Error`, since the peer would misread the connection after it.
@@ -37,7 +31,7 @@ export class OutgoingBody extends Writable {
   /** Bytes of payload written so far. */
   written = 0;
   private readonly socket: Duplex;
-  private readonly framing: OutgoingFraming;
+  private readonly framing: Framing;
   private trailerFields: FieldInput | undefined;
   private onComplete: (() => void) | undefined;
   /** Views written this tick, sent at the flush. */
@@ -45,12 +39,10 @@ export class OutgoingBody extends Writable {
   private gatheredBytes = 0;
   private flushScheduled = false;
   /** The producer's callback, held until the socket has room again. */
-  private held: Callback | undefined;
+  private heldCallback: Callback | undefined;
   private drainListened = false;
-  /** The spliced source's wake-up (see `splice`), and whether it was told to wait. */
-  private source: (() => void) | undefined;
-  private sourceWaits = false;
-  private wakeOnDrain = false;
+  /** The incoming body spliced into this one, if any. */
+  private splice: Splice | undefined;
 
   constructor(options: OutgoingBodyOptions) {
     super({ highWaterMark: options.highWaterMark ?? 65536, decodeStrings: true });
@@ -94,56 +86,37 @@ export class OutgoingBody extends Writable {
     this.afterGather(callback);
   }
 
+  /** Whether a splice may start: nothing is queued here, and no splice holds this body already. */
+  takesSplice(): boolean {
+    return this.splice === undefined && !this.queueing;
+  }
+
+  /** Set by the splice as it starts and stops. */
+  spliceFrom(splice: Splice | undefined): void {
+    this.splice = splice;
+  }
+
   /**
-   * Takes `source` (an `IncomingBody` being piped here) as a splice: its views then come through
-   * `spliceWrite`, and `wake` is called when a source told to wait may go on. Refused while this
-   * body has writes queued, is corked, ended or destroyed, or is already spliced.
+   * Gathers a view from the splice like a write, outside the Writable's queue. Returns false, the
+   * body destroyed, when the view cannot be sent (as a failed write would: the exchange closes).
    */
-  splice(wake: () => void): boolean {
-    if (this.source !== undefined || this.queueing) return false;
-    this.source = wake;
+  gatherSpliced(view: Uint8Array): boolean {
+    const refused = this.accept(view.length);
+    if (refused) {
+      this.destroy(refused);
+      return false;
+    }
+    this.gather(view);
     return true;
   }
 
-  unsplice(wake: () => void): void {
-    if (this.source !== wake) return;
-    this.source = undefined;
-    this.sourceWaits = false;
+  /** The socket's queue and this tick's gathered bytes are below the high-water mark. */
+  hasRoom(): boolean {
+    return this.socket.writableLength + this.gatheredBytes < this.writableHighWaterMark;
   }
 
-  /**
-   * One view from the spliced source, gathered like a write but outside the Writable's queue.
-   * Returns false when the source should wait for its `wake`. A view that arrives while writes
-   * made through the Writable are queued (or after `end()`) goes through `write()` behind them,
-   * so the bytes keep the order they were given in.
-   */
-  spliceWrite(view: Uint8Array): boolean {
-    if (this.queueing) {
-      if (this.write(view)) return true;
-      if (!this.wakeOnDrain) {
-        this.wakeOnDrain = true;
-        this.once('drain', this.wakeAfterDrain);
-      }
-      return false;
-    }
-    const refused = this.accept(view.length);
-    if (refused) {
-      // As a failed write would: the exchange sees the error and closes.
-      this.destroy(refused);
-      return true;
-    }
-    this.gather(view);
-    if (this.socket.writableLength + this.gatheredBytes < this.writableHighWaterMark) return true;
-    this.sourceWaits = true;
-    return false;
-  }
-
-  /**
-   * The spliced source has delivered all it decoded from one socket read: send it now, in one
-   * writev, rather than on the next tick (the source knows where its reads end).
-   */
-  spliceFlush(): void {
-    if (this.gathered.length > 0 || this.sourceWaits) this.flush();
+  get hasGathered(): boolean {
+    return this.gathered.length > 0;
   }
 
   override _final(callback: Callback): void {
@@ -182,12 +155,12 @@ export class OutgoingBody extends Writable {
     // Writes already called back count as sent: they go out before whatever the destroy causes.
     // A producer still held is told it failed, so that it and the writes queued behind it hear
     // back.
-    const held = this.held;
-    this.held = undefined;
-    this.sourceWaits = false;
+    const held = this.heldCallback;
+    this.heldCallback = undefined;
+    this.splice?.giveUpWaiting();
     this.flush();
     this.stopListening();
-    held?.(error ?? closedError());
+    held?.(error ?? closedWhileSending());
     callback(error);
   }
 
@@ -195,7 +168,7 @@ export class OutgoingBody extends Writable {
    * Writes go through the Writable's queue (or nowhere) rather than straight to the gathering:
    * something is queued or held there, the body is corked, ended or destroyed.
    */
-  private get queueing(): boolean {
+  get queueing(): boolean {
     return (
       this.writableLength > 0 || this.writableCorked > 0 || this.writableEnded || this.destroyed
     );
@@ -203,31 +176,21 @@ export class OutgoingBody extends Writable {
 
   /** Counts a write of `size` more bytes as sent, or says why it cannot be sent. */
   private accept(size: number): H1Error | undefined {
-    const refused = this.refusal(size);
-    if (refused === undefined) this.written += size;
-    return refused;
-  }
-
-  private refusal(size: number): H1Error | undefined {
     const framing = this.framing;
+    let refused: H1Error | undefined;
     if (framing.kind === 'none') {
-      return size > 0
-        ? new H1Error(DuplexErrorCode.BODY_NOT_ALLOWED, 'this message has no body')
-        : undefined;
-    }
-    if (framing.kind === 'length' && this.written + size > framing.length) {
-      return new H1Error(
+      if (size > 0)
+        refused = new H1Error(DuplexErrorCode.BODY_NOT_ALLOWED, 'this message has no body');
+    } else if (framing.kind === 'length' && this.written + size > framing.length) {
+      refused = new H1Error(
         DuplexErrorCode.BODY_TOO_LONG,
         `body exceeds its Content-Length of ${framing.length} bytes`,
       );
+    } else if (this.socket.destroyed) {
+      refused = connectionClosed('connection closed before the body was sent');
     }
-    if (this.socket.destroyed) {
-      return new H1Error(
-        DuplexErrorCode.CONNECTION_CLOSED,
-        'connection closed before the body was sent',
-      );
-    }
-    return undefined;
+    if (refused === undefined) this.written += size;
+    return refused;
   }
 
   private gather(view: Uint8Array): void {
@@ -244,8 +207,8 @@ export class OutgoingBody extends Writable {
   /** Schedules the flush; lets the producer go on at once unless the tick's bytes fill the mark. */
   private afterGather(callback: Callback): void {
     this.scheduleFlush();
-    if (this.socket.writableLength + this.gatheredBytes < this.writableHighWaterMark) callback();
-    else this.held = callback;
+    if (this.hasRoom()) callback();
+    else this.heldCallback = callback;
   }
 
   private scheduleFlush(): void {
@@ -259,8 +222,11 @@ export class OutgoingBody extends Writable {
     this.flush();
   };
 
-  /** Writes what was gathered, then lets a held producer go on if the socket has room. */
-  private flush(): void {
+  /**
+   * Writes what was gathered (now, rather than at the end of the tick, when a splice calls it),
+   * then lets a held producer go on if the socket has room.
+   */
+  flush(): void {
     const socket = this.socket;
     const views = this.gathered;
     if (views.length > 0 && !socket.destroyed) {
@@ -276,35 +242,27 @@ export class OutgoingBody extends Writable {
     // socket.write keeps no reference to the array: it is reused for the next tick.
     views.length = 0;
     this.gatheredBytes = 0;
-    if (this.held === undefined && !this.sourceWaits) return;
+    if (this.heldCallback === undefined && !this.splice?.waits) return;
     if (socket.destroyed) {
-      this.abandonHeld(closedError());
+      this.abandonHeld(closedWhileSending());
     } else if (
       socket.writableLength < this.writableHighWaterMark ||
       // A socket whose own mark is higher than ours never says 'drain' for what it accepted.
       !socket.writableNeedDrain
     ) {
-      this.release();
+      this.letProducersGo();
     } else {
       this.listen();
     }
   }
 
   /** Lets a held producer and a waiting spliced source go on. */
-  private release(): void {
-    const held = this.held;
-    this.held = undefined;
+  private letProducersGo(): void {
+    const held = this.heldCallback;
+    this.heldCallback = undefined;
     held?.();
-    if (this.sourceWaits) {
-      this.sourceWaits = false;
-      this.source?.();
-    }
+    this.splice?.roomAgain();
   }
-
-  private readonly wakeAfterDrain = (): void => {
-    this.wakeOnDrain = false;
-    this.source?.();
-  };
 
   /** The socket's 'drain' and 'close' release a held producer; listened while one is held. */
   private listen(): void {
@@ -321,27 +279,22 @@ export class OutgoingBody extends Writable {
     this.socket.off('close', this.onClose);
   }
 
-  private readonly onDrain = (): void => {
-    this.release();
-  };
+  private readonly onDrain = (): void => this.letProducersGo();
 
   private readonly onClose = (): void => {
     this.stopListening();
-    this.abandonHeld(closedError());
+    this.abandonHeld(closedWhileSending());
   };
 
   /** The socket can take nothing more: a held producer fails, a waiting source waits no more. */
   private abandonHeld(error: Error): void {
-    const held = this.held;
-    this.held = undefined;
-    this.sourceWaits = false;
+    const held = this.heldCallback;
+    this.heldCallback = undefined;
+    this.splice?.giveUpWaiting();
     held?.(error);
   }
 }
 
-function closedError(): H1Error {
-  return new H1Error(
-    DuplexErrorCode.CONNECTION_CLOSED,
-    'connection closed while the body was being sent',
-  );
+function closedWhileSending(): H1Error {
+  return connectionClosed('connection closed while the body was being sent');
 }

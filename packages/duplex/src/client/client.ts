@@ -3,19 +3,27 @@ import { isIP, connect as netConnect, Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { type ConnectionOptions, connect as tlsConnect } from 'node:tls';
 import type { ChunkedDecoderOptions } from '@h1kit/chunked';
-import { type FieldInput, framing, H1Error, serializeRequestHead } from '@h1kit/headers';
-import { DuplexErrorCode } from './errors.js';
-import { IncomingBody } from './incoming.js';
-import { HeadParser } from './llhttp.js';
+import { type FieldInput, H1Error, serializeRequestHead } from '@h1kit/headers';
+import { connectionClosed, DuplexErrorCode } from '../errors.js';
+import {
+  clientRequestPlan,
+  incomingResponseFraming,
+  isInterim,
+  isTunnel,
+} from '../io/framing-plan.js';
+import { HeadReader } from '../io/head-reader.js';
+import { IncomingBody } from '../io/incoming.js';
+import { DEFAULT_HEAD_LIMITS, type ParsedHead } from '../io/llhttp.js';
 import {
   type FieldPairs,
   fieldPairsOf,
   type ResponseHead,
   recordOf,
   responseHeadOf,
-} from './message.js';
-import { OutgoingBody, type OutgoingFraming } from './outgoing.js';
-import { Wire, type WireConsumer } from './wire.js';
+} from '../io/message.js';
+import { OutgoingBody } from '../io/outgoing.js';
+import { settlement } from '../io/settled.js';
+import { Wire } from '../io/wire.js';
 
 export interface RequestOptions {
   method?: string;
@@ -30,7 +38,9 @@ export interface RequestOptions {
   /** TLS options for https: URLs (ca, servername, rejectUnauthorized, ...). */
   tls?: ConnectionOptions;
   signal?: AbortSignal;
+  /** Largest response head, in bytes. Default 16384. */
   maxHeadBytes?: number;
+  /** Most field lines in a response head. Default 128. */
   maxFields?: number;
   chunked?: ChunkedDecoderOptions;
 }
@@ -51,40 +61,47 @@ const BODYLESS = new Set(['GET', 'HEAD', 'OPTIONS', 'TRACE', 'DELETE', 'CONNECT'
  * Interim responses (100, 103) are emitted as 'informational'. The connection closes when both
  * bodies are complete, or is handed over whole by `hijack()`.
  */
+/** The response: its head awaited, its body coming, all of it read, or the connection taken. */
+type Reading = 'head' | 'body' | 'done' | 'hijacked';
+/** The request: its head written (at once), its body open, done. */
+type Writing = 'head' | 'body' | 'done';
+
+/**
+ * A full-duplex HTTP/1.1 client exchange on a connection of its own: the request head goes out at
+ * once, `body` takes the request body, and `response` resolves as soon as the response head
+ * arrives, so the response body can be read while the request body is still being written.
+ * Interim responses (100, 103) are emitted as 'informational'. The connection closes when both
+ * bodies are complete, or is handed over whole by `hijack()`.
+ */
 export class ClientExchange extends EventEmitter {
   /** The request body (already ended when the request has none). */
   readonly body: OutgoingBody;
   readonly response: Promise<ClientResponse>;
   readonly socket: Duplex;
   private readonly wire: Wire;
-  private readonly parser: HeadParser;
-  private resolveResponse!: (response: ClientResponse) => void;
-  private rejectResponse!: (error: Error) => void;
+  private readonly reader: HeadReader;
+  private readonly method: string;
+  private readonly chunked: ChunkedDecoderOptions | undefined;
+  private reading: Reading = 'head';
+  private writing: Writing = 'head';
+  private over = false;
+  private readonly answer = settlement<ClientResponse>();
   private responseBody: IncomingBody | undefined;
-  private requestDone = false;
-  private responseDone = false;
-  private hijacked = false;
   private forgetSignal: () => void = () => {};
 
   constructor(url: URL, options: RequestOptions) {
     super();
     const method = options.method ?? 'GET';
+    this.method = method;
+    this.chunked = options.chunked;
     const given = fieldPairsOf(options.headers ?? {});
-    const record = recordOf(given);
-    if (record.host === undefined) given.unshift(['Host', url.host]);
-    const hasBody = options.body ?? !BODYLESS.has(method);
-    const decided = framing({ method, headers: given });
-    let plan: OutgoingFraming;
-    if (decided.kind === 'length') plan = { kind: 'length', length: decided.length! };
-    else if (decided.kind === 'chunked') plan = { kind: 'chunked' };
-    else if (hasBody) {
-      plan = { kind: 'chunked' };
-      given.push(['Transfer-Encoding', 'chunked']);
-    } else plan = { kind: 'none' };
+    const withHost: FieldPairs =
+      recordOf(given).host === undefined ? [['Host', url.host], ...given] : given;
+    const plan = clientRequestPlan(method, withHost, options.body ?? !BODYLESS.has(method));
     // CONNECT names its tunnel's end in authority form (RFC 9112 section 3.2.3).
     const target =
       options.target ?? (method === 'CONNECT' ? url.host : `${url.pathname}${url.search}`);
-    const head = serializeRequestHead(method, target, given);
+    const head = serializeRequestHead(method, target, plan.fields);
 
     // An already aborted signal: nothing is sent, nothing connects.
     const aborted = options.signal?.aborted === true;
@@ -92,33 +109,38 @@ export class ClientExchange extends EventEmitter {
     this.socket.on('error', () => {});
     if (!aborted) this.socket.write(head);
     this.wire = new Wire(this.socket);
-    this.parser = new HeadParser('response', {
-      maxHeadBytes: options.maxHeadBytes ?? 16384,
-      maxFields: options.maxFields ?? 100,
-    });
-    this.response = new Promise((resolve, reject) => {
-      this.resolveResponse = resolve;
-      this.rejectResponse = reject;
-    });
-    this.response.catch(() => {});
+    this.reader = new HeadReader(
+      this.wire,
+      'response',
+      {
+        maxHeadBytes: options.maxHeadBytes ?? DEFAULT_HEAD_LIMITS.maxHeadBytes,
+        maxFields: options.maxFields ?? DEFAULT_HEAD_LIMITS.maxFields,
+      },
+      {
+        head: (parsed) => this.onHead(parsed),
+        invalid: (error) => this.finish(error),
+        ended: () =>
+          this.finish(
+            new H1Error(DuplexErrorCode.INCOMPLETE_BODY, 'connection ended before a response head'),
+          ),
+        aborted: (error) => this.finish(error),
+      },
+    );
+    this.response = this.answer.promise;
     this.body = new OutgoingBody({
       socket: this.socket,
-      framing: plan,
+      framing: plan.framing,
       onComplete: () => {
-        this.requestDone = true;
-        this.settle();
+        this.writing = 'done';
+        this.advance();
       },
     });
-    this.body.on('error', (error) => this.fail(error));
-    if (plan.kind === 'none') this.body.end();
-    this.wire.attach(this.headConsumer(method, options.chunked));
+    this.writing = 'body';
+    this.body.on('error', (error) => this.finish(error));
+    if (plan.framing.kind === 'none') this.body.end();
+    this.reader.read();
     this.socket.once('close', () =>
-      this.fail(
-        new H1Error(
-          DuplexErrorCode.CONNECTION_CLOSED,
-          'connection closed before the exchange was complete',
-        ),
-      ),
+      this.finish(connectionClosed('connection closed before the exchange was complete')),
     );
     const signal = options.signal;
     if (signal) {
@@ -140,11 +162,11 @@ export class ClientExchange extends EventEmitter {
    */
   async hijack(): Promise<{ socket: Duplex; head: Uint8Array; response: ResponseHead }> {
     const response = await this.response;
-    this.hijacked = true;
+    this.reading = 'hijacked';
+    this.over = true;
     this.forgetSignal();
-    this.parser.close();
-    const held = this.wire.detach();
-    const head = held.length === 1 ? held[0]! : Buffer.concat(held);
+    this.reader.close();
+    const head = this.wire.detach();
     // Leave the socket as node:http leaves an upgraded one: neither paused nor flowing, so the
     // new owner's first 'data' listener starts the flow.
     (this.socket as Duplex & { readableFlowing: boolean | null }).readableFlowing = null;
@@ -152,91 +174,66 @@ export class ClientExchange extends EventEmitter {
   }
 
   destroy(error?: Error): void {
-    this.fail(error ?? new H1Error(DuplexErrorCode.CONNECTION_CLOSED, 'request destroyed'));
+    this.finish(error ?? connectionClosed('request destroyed'));
   }
 
-  private headConsumer(method: string, limits: ChunkedDecoderOptions | undefined): WireConsumer {
-    return {
-      bytes: (chunk) => {
-        let used: number;
-        try {
-          used = this.parser.execute(chunk);
-        } catch (error) {
-          this.fail(error as Error);
-          return;
-        }
-        if (used === -1) return;
-        this.wire.pause();
-        this.wire.unshift(chunk.subarray(used));
-        this.onHead(method, limits);
-      },
-      end: () =>
-        this.fail(
-          new H1Error(DuplexErrorCode.INCOMPLETE_BODY, 'connection ended before a response head'),
-        ),
-      abort: (error) => this.fail(error),
-    };
-  }
-
-  private onHead(method: string, limits: ChunkedDecoderOptions | undefined): void {
-    const head = responseHeadOf(this.parser.head!);
-    if (head.status >= 100 && head.status < 200 && head.status !== 101) {
+  private onHead(parsed: ParsedHead): void {
+    const head = responseHeadOf(parsed);
+    if (isInterim(head.status)) {
       this.emit('informational', head);
-      this.parser.reset();
-      this.wire.resume();
+      this.reader.read();
       return;
     }
-    let decided: ReturnType<typeof framing>;
+    let framing: ReturnType<typeof incomingResponseFraming>;
     try {
-      decided =
-        head.status === 101
-          ? { kind: 'none' }
-          : framing({ method, status: head.status, version: head.version, headers: head.fields });
+      framing = incomingResponseFraming(this.method, head.status, head.version, head.fields);
     } catch (error) {
-      this.fail(error as Error);
+      this.finish(error as Error);
       return;
     }
     const body = new IncomingBody({
-      framing: decided,
+      framing,
       wire: this.wire,
-      chunked: limits,
+      chunked: this.chunked,
       onComplete: () => {
-        this.responseDone = true;
-        this.settle();
+        if (this.reading === 'body') this.reading = 'done';
+        this.advance();
       },
     });
-    body.on('error', (error) => this.fail(error));
+    body.on('error', (error) => this.finish(error));
     this.responseBody = body;
-    const response: ClientResponse = {
+    this.reading = 'body';
+    this.answer.resolve({
       ...head,
       body,
       get trailers() {
         return body.trailers;
       },
-    };
-    this.resolveResponse(response);
+    });
     // 101 and CONNECT tunnels are for hijack(): leave the bytes after the head on the wire.
-    if (head.status !== 101 && !(method === 'CONNECT' && head.status < 300)) body.begin();
+    if (!isTunnel(this.method, head.status)) body.begin();
   }
 
-  private settle(): void {
-    if (!this.requestDone || !this.responseDone || this.hijacked) return;
-    this.forgetSignal();
-    this.parser.close();
-    this.socket.end();
+  /** Both bodies complete: the connection has carried its one exchange. */
+  private advance(): void {
+    if (this.reading === 'done' && this.writing === 'done') this.finish();
   }
 
-  private fail(error: Error): void {
-    if (this.hijacked) return;
-    if (this.requestDone && this.responseDone) return;
-    this.requestDone = this.responseDone = true;
+  /** The one way out, taken once: closes the connection, failing whatever is pending on `error`. */
+  private finish(error?: Error): void {
+    if (this.over) return;
+    this.over = true;
     this.forgetSignal();
-    this.rejectResponse(error);
-    if (this.responseBody && !this.responseBody.destroyed && !this.responseBody.complete)
-      this.responseBody.destroy(error);
+    this.reader.close();
+    if (!error) {
+      this.socket.end();
+      return;
+    }
+    this.answer.reject(error);
+    const body = this.responseBody;
+    if (body && !body.destroyed && body.state === 'open') body.destroy(error);
     if (!this.body.destroyed && !this.body.writableFinished) this.body.destroy(error);
     this.socket.destroy();
-    this.parser.close();
   }
 }
 

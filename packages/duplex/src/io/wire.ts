@@ -1,6 +1,6 @@
 import type { Duplex } from 'node:stream';
 
-/** What the wire hands bytes to: a head parser, a body decoder, a drain. */
+/** What the wire hands bytes to: a head reader, a body decoder, a drain. */
 export interface WireConsumer {
   /** Takes every byte given. A consumer that wants no more pauses the wire and unshifts the rest. */
   bytes(chunk: Uint8Array): void;
@@ -10,11 +10,15 @@ export interface WireConsumer {
   abort(error: Error): void;
 }
 
+const EMPTY = new Uint8Array(0);
+
 /**
- * The read side of one connection: socket bytes go to whichever consumer holds the wire, in
- * order, with bytes that arrive while paused (or before any consumer) held back, and the bytes a
- * consumer did not want (the next pipelined message) put back in front. Pausing the wire pauses
- * the socket, so TCP flow control reaches the peer.
+ * The read side of one connection: socket bytes go to the one consumer that holds the wire, in
+ * order, with bytes that arrive while paused (or while nobody holds it) held back, and the bytes
+ * a consumer did not want (the next pipelined message) put back in front for the next holder.
+ * A consumer takes the wire with `attach` and gives it up with `leave`; attaching while another
+ * holds it is a bug and throws. Pausing the wire pauses the socket, so TCP flow control reaches
+ * the peer.
  */
 export class Wire {
   readonly socket: Duplex;
@@ -41,10 +45,20 @@ export class Wire {
    * wire paused until the consumer resumes it.
    */
   attach(consumer: WireConsumer, start = true): void {
+    if (this.consumer !== undefined && this.consumer !== consumer) {
+      throw new Error('Wire.attach: the wire is held by another consumer; it must leave() first');
+    }
     this.consumer = consumer;
     this.endDelivered = false;
     if (start) this.start();
     else this.pause();
+  }
+
+  /** `consumer` gives the wire up, paused, with `rest` (bytes it did not want) put back in front. */
+  leave(consumer: WireConsumer, rest: Uint8Array = EMPTY): void {
+    this.pause();
+    if (rest.length > 0) this.held.unshift(rest);
+    if (this.consumer === consumer) this.consumer = undefined;
   }
 
   pause(): void {
@@ -58,17 +72,6 @@ export class Wire {
     this.start();
   }
 
-  private start(): void {
-    this.paused = false;
-    this.flush();
-    if (!this.paused) this.socket.resume();
-  }
-
-  /** Puts bytes back in front of everything held, for the next consumer. */
-  unshift(bytes: Uint8Array): void {
-    if (bytes.length > 0) this.held.unshift(bytes);
-  }
-
   /** Bytes received and not yet delivered. */
   get heldBytes(): number {
     let n = 0;
@@ -76,8 +79,11 @@ export class Wire {
     return n;
   }
 
-  /** Stops listening to the socket and returns the held bytes; the wire is done after this. */
-  detach(): Uint8Array[] {
+  /**
+   * Stops listening to the socket and returns the bytes received and not delivered, as one
+   * array; the wire is done after this.
+   */
+  detach(): Uint8Array {
     const socket = this.socket;
     socket.off('data', this.onData);
     socket.off('end', this.onEnd);
@@ -86,11 +92,18 @@ export class Wire {
     this.consumer = undefined;
     const held = this.held;
     this.held = [];
-    return held;
+    if (held.length <= 1) return held[0] ?? EMPTY;
+    return Buffer.concat(held);
+  }
+
+  private start(): void {
+    this.paused = false;
+    this.flush();
+    if (!this.paused) this.socket.resume();
   }
 
   private flush(): void {
-    // A consumer may attach another consumer or pause from inside bytes(): deliver one chunk at a
+    // A consumer may leave, attach another or pause from inside bytes(): deliver one chunk at a
     // time and re-check, never recurse.
     if (this.delivering) return;
     this.delivering = true;

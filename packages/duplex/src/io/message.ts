@@ -1,12 +1,4 @@
-import {
-  type FieldInput,
-  type Framing,
-  forEachField,
-  framing,
-  H1Error,
-  type HttpVersion,
-} from '@h1kit/headers';
-import { DuplexErrorCode } from './errors.js';
+import { type FieldInput, forEachField, type HttpVersion } from '@h1kit/headers';
 import type { ParsedHead } from './llhttp.js';
 
 /** Field lines as received: order, case and repetition kept. */
@@ -43,6 +35,7 @@ export function fieldPairsOf(fields: FieldInput): FieldPairs {
   return pairs;
 }
 
+/** A flat `[name, value, name, value, ...]` list (llhttp's, `rawHeaders`) as pairs. */
 export function pairsOf(raw: readonly string[]): FieldPairs {
   const pairs: FieldPairs = [];
   for (let i = 0; i < raw.length; i += 2) pairs.push([raw[i]!, raw[i + 1]!]);
@@ -61,19 +54,19 @@ export function recordOf(pairs: FieldPairs): FieldRecord {
   return record;
 }
 
-export function versionOf(head: ParsedHead): HttpVersion {
+export function versionOf(head: { versionMajor: number; versionMinor: number }): HttpVersion {
   return head.versionMajor === 1 && head.versionMinor === 0 ? '1.0' : '1.1';
 }
 
-export function requestHeadOf(head: ParsedHead): RequestHead {
-  const fields = pairsOf(head.rawFields);
-  return {
-    method: head.method,
-    target: head.target,
-    version: versionOf(head),
-    fields,
-    headers: recordOf(fields),
-  };
+/** A request head from its method, target, version and flat field list. */
+export function requestHeadOf(
+  method: string,
+  target: string,
+  version: HttpVersion,
+  rawFields: readonly string[],
+): RequestHead {
+  const fields = pairsOf(rawFields);
+  return { method, target, version, fields, headers: recordOf(fields) };
 }
 
 export function responseHeadOf(head: ParsedHead): ResponseHead {
@@ -96,20 +89,4 @@ export function connectionHas(record: FieldRecord, token: string): boolean {
     .toLowerCase()
     .split(',')
     .some((t) => t.trim() === token);
-}
-
-/**
- * What a request must pass before any handler sees a byte of it, on every path (standalone
- * server, hijack): Host in HTTP/1.1 (RFC 9112 section 3.2) unless `requireHost` is off, and
- * framing that no two readers could read apart. Returns how its body is delimited; throws
- * `H1Error` otherwise.
- */
-export function requestFraming(request: RequestHead, requireHost = true): Framing {
-  if (requireHost && request.version === '1.1' && request.headers.host === undefined) {
-    throw new H1Error(
-      DuplexErrorCode.MISSING_HOST,
-      'an HTTP/1.1 request must carry Host (RFC 9112 section 3.2)',
-    );
-  }
-  return framing({ method: request.method, version: request.version, headers: request.fields });
 }

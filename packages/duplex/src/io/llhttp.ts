@@ -9,8 +9,8 @@
 // line, so heads are judged alike everywhere. Refusals name the llhttp version, since its verdicts
 // are version-specific.
 import { createRequire } from 'node:module';
-import { H1Error, HeaderErrorCode } from '@h1kit/headers';
-import { DuplexErrorCode } from './errors.js';
+import { DEFAULT_FIELD_SECTION_LIMITS, H1Error, HeaderErrorCode } from '@h1kit/headers';
+import { DuplexErrorCode } from '../errors.js';
 
 interface NativeParser {
   initialize(type: number, resource: object, maxHeaderSize: number, lenient: number): void;
@@ -104,6 +104,12 @@ export interface HeadLimits {
   /** Most field lines accepted. */
   maxFields: number;
 }
+
+/** A head is held to the limits of any field section (`@h1kit/headers`): 16 KiB, 128 lines. */
+export const DEFAULT_HEAD_LIMITS: HeadLimits = {
+  maxHeadBytes: DEFAULT_FIELD_SECTION_LIMITS.maxBytes,
+  maxFields: DEFAULT_FIELD_SECTION_LIMITS.maxFields,
+};
 
 /**
  * Parses one head at a time from a byte stream. `execute(bytes)` returns the number of bytes of

@@ -2,9 +2,17 @@ import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import { Server as HttpsServer } from 'node:https';
 import type { Socket } from 'node:net';
 import { H1Error } from '@h1kit/headers';
-import { DuplexErrorCode } from './errors.js';
-import { checkHijackedRequest, HijackedRequest, refuse } from './hijacked.js';
-import { holdListener, releaseListener, requestParserOf, STOP_AFTER_HEAD } from './node-http.js';
+import { connectionClosed, DuplexErrorCode } from '../errors.js';
+import { refuse } from '../io/close.js';
+import { checkHijackedRequest } from './hijack-checks.js';
+import { HijackedRequest } from './hijacked-request.js';
+import {
+  detachResponse,
+  holdListener,
+  releaseListener,
+  requestParserOf,
+  STOP_AFTER_HEAD,
+} from './node-http.js';
 
 /**
  * Taking a request away from node:http at header time. node:http already knows how to hand a
@@ -24,8 +32,6 @@ export interface HijackControl {
   /** Removes the hooks from the server; connections already taken are not affected. */
   disable(): void;
 }
-
-type HijackSocket = Socket & { _httpMessage?: ServerResponse | null };
 
 interface Pending {
   res: ServerResponse | undefined;
@@ -72,7 +78,7 @@ export function enableHijack(
   installations.set(server, installation);
 
   const connectionEvent = server instanceof HttpsServer ? 'secureConnection' : 'connection';
-  const onConnection = (socket: HijackSocket): void => {
+  const onConnection = (socket: Socket): void => {
     try {
       wrapParser(installation, socket);
     } catch (error) {
@@ -103,7 +109,7 @@ export function enableHijack(
     const req = args[0] as MarkedRequest | undefined;
     if ((event === 'upgrade' || event === 'connect') && req?.[kPending]) {
       releaseListener(this, event);
-      takeOver(installation, req, args[1] as HijackSocket, args[2] as Buffer);
+      takeOver(installation, req, args[1] as Socket, args[2] as Buffer);
       return true;
     }
     // Seen here rather than through listeners: a 'checkContinue' or 'checkExpectation' listener
@@ -159,7 +165,7 @@ export function hijack(req: IncomingMessage, res: ServerResponse): Promise<Hijac
   });
 }
 
-function wrapParser(installation: Installation, socket: HijackSocket): void {
+function wrapParser(installation: Installation, socket: Socket): void {
   const parser = requestParserOf(socket);
   const original = parser.onIncoming;
   parser.onIncoming = (req: MarkedRequest, keepAlive: boolean): number => {
@@ -199,7 +205,7 @@ function stopAfterHead(req: IncomingMessage, socket: Socket): number {
 function takeOver(
   installation: Installation,
   req: MarkedRequest,
-  socket: HijackSocket,
+  socket: Socket,
   head: Buffer,
 ): void {
   const pending = req[kPending]!;
@@ -207,7 +213,7 @@ function takeOver(
   const { res } = pending;
   if (res) {
     installation.inflight.get(socket)?.delete(res);
-    if (socket._httpMessage === res) res.detachSocket(socket);
+    detachResponse(res, socket);
   }
   installation.connections.add(socket);
   socket.once('close', () => installation.connections.delete(socket));
@@ -236,12 +242,7 @@ function takeOver(
   // Responses node:http still queues never emit 'close' if the connection dies first.
   const onSocketClose = (): void => {
     left = -1;
-    pending.reject(
-      new H1Error(
-        DuplexErrorCode.CONNECTION_CLOSED,
-        'connection closed before it could be handed over',
-      ),
-    );
+    pending.reject(connectionClosed('connection closed before it could be handed over'));
   };
   socket.once('close', onSocketClose);
   for (const response of earlier) {
@@ -253,8 +254,7 @@ function takeOver(
       if (socket.destroyed || !socket.writable) {
         socket.destroy();
         pending.reject(
-          new H1Error(
-            DuplexErrorCode.CONNECTION_CLOSED,
+          connectionClosed(
             'node:http closed the connection after an earlier response; the request cannot be served',
           ),
         );

@@ -1,4 +1,5 @@
 import type { Duplex } from 'node:stream';
+import { H1Error, serializeResponseHead } from '@h1kit/headers';
 
 /** How long a connection we are closing keeps reading (and discarding) what the peer still sends. */
 const LINGER_MS = 2000;
@@ -19,6 +20,30 @@ export function closeGracefully(socket: Duplex, last?: Uint8Array): void {
   socket.once('end', () => socket.destroy());
   if (socket.writable) socket.end(last);
   socket.resume();
+}
+
+/** Answers a request that cannot be served with `status` and no body, then closes gracefully. */
+export function refuse(socket: Duplex, status: number): void {
+  closeGracefully(
+    socket,
+    serializeResponseHead(status, { 'Content-Length': 0, Connection: 'close' }),
+  );
+}
+
+/**
+ * Ends a connection whose exchange failed, giving the peer what it can still use: a 400 when the
+ * request itself was at fault (an `H1Error`) and nothing was answered yet; the response, when it
+ * went out whole; a reset when it was cut short.
+ */
+export function closeAfterFailure(
+  socket: Duplex,
+  answered: 'nothing' | 'partly' | 'whole',
+  error: Error,
+): void {
+  if (socket.destroyed) return;
+  if (answered === 'nothing' && error instanceof H1Error) refuse(socket, 400);
+  else if (answered === 'whole') closeGracefully(socket);
+  else socket.destroy();
 }
 
 function discard(): void {}

@@ -1,0 +1,177 @@
+import type { Socket } from 'node:net';
+import type { ChunkedDecoderOptions } from '@h1kit/chunked';
+import { H1Error, HeaderErrorCode } from '@h1kit/headers';
+import { DuplexErrorCode } from '../errors.js';
+import { closeGracefully, refuse } from '../io/close.js';
+import { requestFraming } from '../io/framing-plan.js';
+import { HeadReader } from '../io/head-reader.js';
+import type { ParsedHead } from '../io/llhttp.js';
+import { requestHeadOf, versionOf } from '../io/message.js';
+import { Wire } from '../io/wire.js';
+import { DuplexExchange } from './exchange.js';
+
+export type Handler = (exchange: DuplexExchange) => void | Promise<void>;
+
+/** What a connection needs of the server's options, defaults applied. */
+export interface ConnectionSettings {
+  maxHeadBytes: number;
+  maxFields: number;
+  headTimeout: number;
+  idleTimeout: number;
+  chunked?: ChunkedDecoderOptions;
+  maxDrainBytes?: number;
+  onError?: (error: Error) => void;
+  onClientError?: (error: Error) => void;
+}
+
+/** What a connection tells its server, and asks it. */
+export interface ConnectionHost {
+  /** The connection closed. */
+  forget(connection: Connection): void;
+  /** The server is closing: finish the exchange in progress, take no more. */
+  closing(): boolean;
+}
+
+/** One connection: heads read one at a time, each starting an exchange; keep-alive and pipelining. */
+export class Connection {
+  private readonly wire: Wire;
+  private readonly reader: HeadReader;
+  private exchange: DuplexExchange | undefined;
+  private timer: NodeJS.Timeout | undefined;
+  private closed = false;
+
+  constructor(
+    private readonly socket: Socket,
+    private readonly handler: Handler,
+    private readonly settings: ConnectionSettings,
+    private readonly host: ConnectionHost,
+  ) {
+    socket.setNoDelay(true);
+    this.wire = new Wire(socket);
+    this.reader = new HeadReader(this.wire, 'request', settings, {
+      started: () =>
+        this.arm(this.settings.headTimeout, () =>
+          this.reject(408, new H1Error(DuplexErrorCode.HEAD_TIMEOUT, 'request head timed out')),
+        ),
+      head: (head) => this.start(head),
+      invalid: (error) => {
+        const tooLarge =
+          error instanceof H1Error &&
+          (error.code === HeaderErrorCode.HEADERS_TOO_LARGE ||
+            error.code === HeaderErrorCode.TOO_MANY_FIELDS);
+        this.reject(tooLarge ? 431 : 400, error);
+      },
+      // The peer is done sending: between requests that is a clean goodbye.
+      ended: () => this.socket.end(),
+      aborted: () => this.socket.destroy(),
+    });
+    socket.once('close', () => this.cleanup());
+    // Errors reach the wire's consumer; this listener only keeps an 'error' from being unhandled.
+    socket.on('error', () => {});
+    this.awaitHead(settings.headTimeout);
+  }
+
+  /** The server closes: an idle connection (or every one, with `force`) is destroyed now. */
+  shutdown(force: boolean): void {
+    if (force || !this.exchange) this.socket.destroy();
+  }
+
+  private awaitHead(timeout: number): void {
+    this.arm(timeout, () => this.socket.destroy());
+    this.reader.read();
+  }
+
+  private start(head: ParsedHead): void {
+    this.disarm();
+    const request = requestHeadOf(head.method, head.target, versionOf(head), head.rawFields);
+    let framing: ReturnType<typeof requestFraming>;
+    try {
+      framing = requestFraming(request);
+    } catch (error) {
+      this.reject(400, error as Error);
+      return;
+    }
+    const exchange = new DuplexExchange({
+      wire: this.wire,
+      request,
+      framing,
+      keepAlive: head.keepAlive && !this.host.closing(),
+      chunked: this.settings.chunked,
+      maxDrainBytes: this.settings.maxDrainBytes,
+      onDone: (reuse) => this.next(reuse),
+    });
+    this.exchange = exchange;
+    let result: void | Promise<void>;
+    try {
+      result = this.handler(exchange);
+    } catch (error) {
+      this.handlerFailed(exchange, error as Error);
+      exchange.handlerDone();
+      return;
+    }
+    if (result && typeof result.then === 'function') {
+      result.then(
+        () => exchange.handlerDone(),
+        (error: Error) => {
+          this.handlerFailed(exchange, error);
+          exchange.handlerDone();
+        },
+      );
+    } else {
+      exchange.handlerDone();
+    }
+  }
+
+  /** The exchange is over: read the next head (its bytes, if any, are on the wire) or stop. */
+  private next(reuse: boolean): void {
+    this.exchange = undefined;
+    if (!reuse || this.closed) return;
+    if (this.host.closing()) {
+      closeGracefully(this.socket);
+      return;
+    }
+    this.awaitHead(this.settings.idleTimeout);
+  }
+
+  private handlerFailed(exchange: DuplexExchange, error: Error): void {
+    if (!exchange.response) {
+      try {
+        exchange.respond(500, { 'Content-Length': 0, Connection: 'close' }).end();
+        return;
+      } catch {
+        // The exchange is already over; fall through to destroying it.
+      }
+    }
+    this.settings.onError?.(error);
+    exchange.destroy(error);
+  }
+
+  /** Answers a request that cannot be served (bad head, smuggling shape, timeout) and closes. */
+  private reject(status: number, error: Error): void {
+    this.disarm();
+    this.wire.detach();
+    this.settings.onClientError?.(error);
+    refuse(this.socket, status);
+  }
+
+  private arm(ms: number, onTimeout: () => void): void {
+    this.disarm();
+    if (ms > 0 && Number.isFinite(ms)) {
+      this.timer = setTimeout(onTimeout, ms);
+      this.timer.unref();
+    }
+  }
+
+  private disarm(): void {
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = undefined;
+  }
+
+  private cleanup(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.disarm();
+    this.reader.close();
+    this.host.forget(this);
+  }
+}

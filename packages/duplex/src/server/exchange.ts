@@ -1,0 +1,293 @@
+import { Readable, Writable } from 'node:stream';
+import type { ChunkedDecoderOptions } from '@h1kit/chunked';
+import { type FieldInput, type Framing, H1Error, serializeResponseHead } from '@h1kit/headers';
+import { connectionClosed, DuplexErrorCode } from '../errors.js';
+import { closeAfterFailure, closeGracefully } from '../io/close.js';
+import { checkFinalStatus, checkInterimStatus, isTunnel } from '../io/framing-plan.js';
+import { IncomingBody } from '../io/incoming.js';
+import type { FieldPairs, RequestHead } from '../io/message.js';
+import type { OutgoingBody } from '../io/outgoing.js';
+import { settlement } from '../io/settled.js';
+import type { Wire } from '../io/wire.js';
+import { ExpectContinue } from './expect-continue.js';
+import { openResponse, type RespondOptions } from './response.js';
+
+export type { RespondOptions } from './response.js';
+
+export interface ExchangeInit {
+  wire: Wire;
+  request: RequestHead;
+  /** How the request body is delimited, from `framing()`. */
+  framing: Framing;
+  /** llhttp's reading: may the connection carry another request after this one? */
+  keepAlive: boolean;
+  chunked?: ChunkedDecoderOptions;
+  /** Request body bytes discarded after the response when nobody reads them; beyond, close. */
+  maxDrainBytes?: number;
+  /** Told once when the exchange is over: may the connection carry the next request (on the wire)? */
+  onDone?: (reuse: boolean) => void;
+}
+
+/**
+ * The request body: still coming (`body`), all of it arrived (`done`), given up by its reader
+ * (`abandoned`), no longer HTTP after a 101 or a 2xx to CONNECT (`tunnel`), and that tunnel
+ * handed to the caller by `detach()` (`detached`).
+ */
+type Reading = 'body' | 'done' | 'abandoned' | 'tunnel' | 'detached';
+/** The response: nothing final sent (`init`), its head written (`head`), its body open, done. */
+type Writing = 'init' | 'head' | 'body' | 'done';
+
+/** How much of an unread request body is read and dropped to keep the connection. */
+const DEFAULT_MAX_DRAIN_BYTES = 1 << 20;
+
+/**
+ * One HTTP/1.1 request and its response, both streaming at once: `body` yields the request body
+ * while the handler writes the response returned by `respond()`, in either order, each with
+ * backpressure. The exchange is over when both bodies are complete; the connection then carries
+ * the next request (keep-alive) or closes.
+ */
+export class DuplexExchange {
+  readonly request: RequestHead;
+  /** The decoded request body. */
+  readonly body: IncomingBody;
+  readonly socket: Wire['socket'];
+  /** The response body, once `respond()` was called. */
+  response: OutgoingBody | undefined;
+  /** Resolves when both bodies are complete; rejects when the connection failed first. */
+  readonly done: Promise<void>;
+
+  private readonly wire: Wire;
+  private readonly maxDrainBytes: number;
+  private reading: Reading = 'body';
+  private writing: Writing = 'init';
+  private keepAlive: boolean;
+  private readonly expect: ExpectContinue;
+  /** The handler returned (or settled): an unread body will not be read by it any more. */
+  private handlerSettled = false;
+  private over = false;
+  private failure: Error | undefined;
+  private controller: AbortController | undefined;
+  private onDone: ((reuse: boolean) => void) | undefined;
+  private readonly settled = settlement<void>();
+
+  constructor(init: ExchangeInit) {
+    this.wire = init.wire;
+    this.socket = init.wire.socket;
+    this.request = init.request;
+    this.keepAlive = init.keepAlive;
+    this.maxDrainBytes = init.maxDrainBytes ?? DEFAULT_MAX_DRAIN_BYTES;
+    this.onDone = init.onDone;
+    this.done = this.settled.promise;
+    this.expect = new ExpectContinue(init.request, this.socket);
+    this.body = new IncomingBody({
+      framing: init.framing,
+      wire: init.wire,
+      chunked: init.chunked,
+      onFirstRead:
+        this.expect.state === 'waiting'
+          ? () => this.expect.answer(this.writing !== 'init')
+          : undefined,
+      onComplete: () => {
+        if (this.reading === 'body') this.reading = 'done';
+        this.advance();
+      },
+    });
+    this.body.on('error', (error) => {
+      if (this.body.state === 'failed') this.finish(false, error);
+      else this.abandonBody();
+    });
+    this.body.on('close', () => {
+      if (this.body.state === 'destroyed') this.abandonBody();
+    });
+    this.socket.once('close', this.onSocketClose);
+    this.body.begin();
+  }
+
+  /** Aborted when the connection is lost before the exchange is complete. */
+  get signal(): AbortSignal {
+    if (!this.controller) {
+      this.controller = new AbortController();
+      if (this.failure) this.controller.abort(this.failure);
+    }
+    return this.controller.signal;
+  }
+
+  /** Request trailer fields; complete once `body` has ended. */
+  get trailers(): FieldPairs {
+    return this.body.trailers;
+  }
+
+  /** The request body as a WHATWG ReadableStream (the same bytes as `body`: use one of them). */
+  get bodyStream(): ReadableStream<Uint8Array> {
+    return Readable.toWeb(this.body) as ReadableStream<Uint8Array>;
+  }
+
+  /**
+   * Writes the response head and returns the response body. The body is chunked unless the
+   * fields give a Content-Length (or the request was HEAD, or the status has no body), and
+   * close-delimited for an HTTP/1.0 peer. Throws `H1Error` on invalid or contradictory fields.
+   */
+  respond(status: number, fields: FieldInput = {}, options?: RespondOptions): OutgoingBody {
+    if (this.writing !== 'init' || this.over) {
+      throw new H1Error(
+        DuplexErrorCode.ALREADY_RESPONDED,
+        this.over ? 'the exchange is over' : 'respond() was already called',
+      );
+    }
+    checkFinalStatus(status);
+    const tunnel = isTunnel(this.request.method, status);
+    // A body its reader already gave up will not be read to its end: say the connection closes.
+    const bodyGivenUp = this.body.destroyed && this.body.state !== 'complete';
+    const opened = openResponse(
+      this.socket,
+      this.request,
+      status,
+      fields,
+      this.keepAlive && !tunnel && !bodyGivenUp,
+      options,
+      {
+        beforeHead: () => {
+          // `body.pipe(respond(200))` answers before its first read: a 2xx wants the body.
+          if (status < 300 && status !== 101 && this.reading === 'body') this.expect.answer(false);
+          if (tunnel) this.reading = 'tunnel';
+          this.writing = 'head';
+        },
+        complete: () => {
+          this.writing = 'done';
+          this.advance();
+        },
+        failed: (error) => this.finish(false, error),
+      },
+    );
+    const response = opened.body;
+    this.keepAlive = opened.keepAlive;
+    this.response = response;
+    this.writing = 'body';
+    return response;
+  }
+
+  /** Sends an interim 1xx response (103 Early Hints, ...) before the final one. */
+  informational(status: number, fields: FieldInput = {}): void {
+    checkInterimStatus(status);
+    if (this.writing !== 'init') {
+      throw new H1Error(
+        DuplexErrorCode.ALREADY_RESPONDED,
+        'the final response head was already sent',
+      );
+    }
+    this.socket.write(serializeResponseHead(status, fields));
+  }
+
+  /** The response body as a WHATWG WritableStream; call after `respond()`. */
+  get responseStream(): WritableStream<Uint8Array> {
+    if (!this.response) {
+      throw new H1Error(DuplexErrorCode.NOT_RESPONDED, 'call respond() before responseStream');
+    }
+    return Writable.toWeb(this.response) as WritableStream<Uint8Array>;
+  }
+
+  /**
+   * Takes the connection out of HTTP after a 101 or a 2xx answer to CONNECT: resolves nothing
+   * more, and returns the socket with the bytes already read past the request head (the tunnel's
+   * first bytes). The exchange is over once this returns.
+   */
+  detach(): { socket: Wire['socket']; head: Uint8Array } {
+    if (this.reading !== 'tunnel' || this.over) {
+      throw new H1Error(
+        DuplexErrorCode.ALREADY_RESPONDED,
+        'detach() follows respond(101) or a 2xx answer to CONNECT, once',
+      );
+    }
+    this.reading = 'detached';
+    const head = this.wire.detach();
+    this.finish(false);
+    return { socket: this.socket, head };
+  }
+
+  /**
+   * Told by the server (or the hijack hook) when the handler returned or settled: from then on
+   * a body nobody reads will not be read, so it can be drained and the connection freed.
+   */
+  handlerDone(): void {
+    this.handlerSettled = true;
+    this.advance();
+  }
+
+  /** Gives up the exchange: the connection is destroyed, pending reads and writes fail. */
+  destroy(error?: Error): void {
+    this.finish(false, error ?? connectionClosed('exchange destroyed'));
+  }
+
+  /**
+   * The body was destroyed by its reader before its end (`break` in for-await does that): the
+   * rest of the request will never be read, so the connection cannot carry another one.
+   */
+  private abandonBody(): void {
+    if (this.reading !== 'body') return;
+    this.reading = 'abandoned';
+    this.advance();
+  }
+
+  /**
+   * Decides what happens once the response is complete. The request body may still be coming:
+   * in a full-duplex exchange a handler may read it after ending its response, so an unread body
+   * is drained only once the handler has settled and still nobody reads it.
+   */
+  private advance(): void {
+    if (this.over || this.writing !== 'done') return;
+    if (this.reading !== 'body') {
+      this.finish(this.keepAlive && this.reading === 'done');
+      return;
+    }
+    const body = this.body;
+    const beingRead =
+      body.listenerCount('data') > 0 ||
+      body.listenerCount('readable') > 0 ||
+      body.readableFlowing === true;
+    if (beingRead || !this.handlerSettled) return;
+    // A client told to wait for 100 Continue that never got it may never send the body.
+    if (this.expect.bodyMayNeverCome) {
+      this.finish(false);
+      return;
+    }
+    this.body.discard(this.maxDrainBytes, () => this.finish(false));
+  }
+
+  /**
+   * The one way out, taken once: with `reuse` the connection carries the next request; without,
+   * it closes (gracefully when what was sent should still reach the peer) or, after `detach()`,
+   * belongs to the caller. An `error` fails whatever is still pending.
+   */
+  private finish(reuse: boolean, error?: Error): void {
+    if (this.over) return;
+    this.over = true;
+    this.socket.off('close', this.onSocketClose);
+    if (error) {
+      this.wire.detach();
+      const answered =
+        this.writing === 'init' ? 'nothing' : this.writing === 'done' ? 'whole' : 'partly';
+      closeAfterFailure(this.socket, answered, error);
+    } else if (!reuse && this.reading !== 'detached') {
+      this.wire.detach();
+      closeGracefully(this.socket);
+    }
+    const body = this.body;
+    if (!body.destroyed && this.reading !== 'detached' && (error || body.state === 'open')) {
+      body.destroy(error ?? connectionClosed('the exchange ended before the request body did'));
+    }
+    if (error) {
+      if (this.response && !this.response.destroyed) this.response.destroy(error);
+      this.failure = error;
+      this.controller?.abort(error);
+    }
+    const onDone = this.onDone;
+    this.onDone = undefined;
+    onDone?.(reuse && !error);
+    if (error) this.settled.reject(error);
+    else this.settled.resolve();
+  }
+
+  private readonly onSocketClose = (): void => {
+    this.finish(false, connectionClosed('connection closed before the exchange was complete'));
+  };
+}

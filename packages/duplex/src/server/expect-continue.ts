@@ -1,0 +1,47 @@
+import type { Duplex } from 'node:stream';
+import type { RequestHead } from '../io/message.js';
+
+const CONTINUE = Buffer.from('HTTP/1.1 100 Continue\r\n\r\n', 'latin1');
+
+/**
+ * A request's Expect field and what has been done about it: none sent; 100-continue not yet
+ * answered (`waiting`) or answered (`continued`); or an expectation this server does not meet
+ * (`unmet`: another value, or HTTP/1.0, where 100 Continue does not exist).
+ */
+export type ExpectState = 'none' | 'waiting' | 'continued' | 'unmet';
+
+/**
+ * Answers `Expect: 100-continue` once, and only before the final response head: on the first
+ * read of the body, or when a 2xx is sent while the body is still to come (a 2xx says the body
+ * is wanted). Any other final status lets the client keep its body.
+ */
+export class ExpectContinue {
+  state: ExpectState;
+
+  constructor(
+    request: RequestHead,
+    private readonly socket: Duplex,
+  ) {
+    const expect = request.headers.expect;
+    if (expect === undefined) this.state = 'none';
+    else if (
+      typeof expect === 'string' &&
+      expect.toLowerCase() === '100-continue' &&
+      request.version === '1.1'
+    ) {
+      this.state = 'waiting';
+    } else this.state = 'unmet';
+  }
+
+  /** Sends 100 Continue if the client waits for it; `finalSent` says the final head went out. */
+  answer(finalSent: boolean): void {
+    if (this.state !== 'waiting' || finalSent) return;
+    this.state = 'continued';
+    this.socket.write(CONTINUE);
+  }
+
+  /** A client that was told to wait and never got 100 Continue may never send its body. */
+  get bodyMayNeverCome(): boolean {
+    return this.state === 'waiting' || this.state === 'unmet';
+  }
+}

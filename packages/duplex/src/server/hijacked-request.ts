@@ -1,0 +1,92 @@
+import type { IncomingMessage } from 'node:http';
+import type { Socket } from 'node:net';
+import { type ReadWriter, recover } from '@h1kit/bufio';
+import type { ChunkedDecoderOptions } from '@h1kit/chunked';
+import { type Framing, H1Error } from '@h1kit/headers';
+import { DuplexErrorCode } from '../errors.js';
+import type { RequestHead } from '../io/message.js';
+import { Wire } from '../io/wire.js';
+import { DuplexExchange } from './exchange.js';
+
+export interface HijackedExchangeOptions {
+  chunked?: ChunkedDecoderOptions;
+}
+
+/** How the connection was taken: Go's way, or as an exchange; the first one taken owns it. */
+type Use =
+  | { kind: 'none' }
+  | { kind: 'readWriter'; readWriter: ReadWriter }
+  | { kind: 'exchange'; exchange: DuplexExchange };
+
+/**
+ * A request taken from node:http with its connection: the head as node:http parsed it, the
+ * socket, and the bytes node:http read past the head. Use it Go's way through `readWriter`, or
+ * as a full-duplex exchange through `exchange()`; the first one taken owns the connection.
+ */
+export class HijackedRequest {
+  readonly req: IncomingMessage;
+  readonly socket: Socket;
+  /** Bytes node:http read after the head and did not process. */
+  readonly head: Uint8Array;
+  private readonly request: RequestHead;
+  private readonly framing: Framing;
+  private use: Use = { kind: 'none' };
+  private handlerSettled = false;
+
+  constructor(
+    req: IncomingMessage,
+    socket: Socket,
+    head: Uint8Array,
+    checked: { request: RequestHead; framing: Framing },
+  ) {
+    this.req = req;
+    this.socket = socket;
+    this.head = head;
+    this.request = checked.request;
+    this.framing = checked.framing;
+  }
+
+  /** Go's bufio.ReadWriter: the reader yields `head` first, then the socket. */
+  get readWriter(): ReadWriter {
+    if (this.use.kind === 'readWriter') return this.use.readWriter;
+    this.refuseIfTaken('readWriter');
+    const readWriter = recover(this.socket, this.head);
+    this.use = { kind: 'readWriter', readWriter };
+    return readWriter;
+  }
+
+  /**
+   * The request as a `DuplexExchange`: body decoded per its framing, response written with
+   * `respond()`. The connection closes when the exchange is over, since node:http cannot take it
+   * back.
+   */
+  exchange(options: HijackedExchangeOptions = {}): DuplexExchange {
+    if (this.use.kind === 'exchange') return this.use.exchange;
+    this.refuseIfTaken('exchange');
+    const exchange = new DuplexExchange({
+      wire: new Wire(this.socket, this.head),
+      request: this.request,
+      framing: this.framing,
+      keepAlive: false,
+      chunked: options.chunked,
+    });
+    this.use = { kind: 'exchange', exchange };
+    if (this.handlerSettled) exchange.handlerDone();
+    return exchange;
+  }
+
+  /** The onHijack handler returned or settled (see `DuplexExchange.handlerDone`). */
+  handlerDone(): void {
+    this.handlerSettled = true;
+    if (this.use.kind === 'exchange') this.use.exchange.handlerDone();
+  }
+
+  private refuseIfTaken(how: 'readWriter' | 'exchange'): void {
+    if (this.use.kind !== 'none') {
+      throw new H1Error(
+        DuplexErrorCode.HIJACKED,
+        `the connection is already taken through ${this.use.kind}, not available as ${how}`,
+      );
+    }
+  }
+}

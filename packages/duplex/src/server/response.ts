@@ -1,0 +1,55 @@
+import type { Duplex } from 'node:stream';
+import { type FieldInput, serializeResponseHead } from '@h1kit/headers';
+import { connectionClosed } from '../errors.js';
+import { responsePlan } from '../io/framing-plan.js';
+import { fieldPairsOf, type RequestHead } from '../io/message.js';
+import { OutgoingBody } from '../io/outgoing.js';
+
+export interface RespondOptions {
+  reason?: string;
+}
+
+export interface ResponseEvents {
+  /** The head is valid and about to be written (a 100 Continue still owed goes out here). */
+  beforeHead(): void;
+  /** The last byte of the body was handed to the socket. */
+  complete(): void;
+  /** The body failed, or was destroyed before its end: the connection cannot go on. */
+  failed(error: Error): void;
+}
+
+/**
+ * Writes a response head to `request` and opens its body, framed as the fields and the peer
+ * allow. Throws `H1Error`, having written nothing, on invalid or contradictory fields. Returns
+ * the body and whether the connection may carry another request after it.
+ */
+export function openResponse(
+  socket: Duplex,
+  request: RequestHead,
+  status: number,
+  fields: FieldInput,
+  keepAlive: boolean,
+  options: RespondOptions | undefined,
+  events: ResponseEvents,
+): { body: OutgoingBody; keepAlive: boolean } {
+  const plan = responsePlan(request, status, fieldPairsOf(fields), keepAlive);
+  const head = serializeResponseHead(status, plan.fields, options);
+  events.beforeHead();
+  socket.write(head);
+  let complete = false;
+  const body = new OutgoingBody({
+    socket,
+    framing: plan.framing,
+    onComplete: () => {
+      complete = true;
+      events.complete();
+    },
+  });
+  body.on('error', (error) => events.failed(error));
+  // Destroyed before its end: the response can never be completed, nor the next message.
+  body.on('close', () => {
+    if (!complete)
+      events.failed(connectionClosed('the response body was destroyed before its end'));
+  });
+  return { body, keepAlive: plan.keepAlive };
+}
