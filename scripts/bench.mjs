@@ -2,17 +2,39 @@
 // bundled by esbuild with the @h1kit packages taken from source, then run in its own process so
 // that one benchmark's JIT state and heap never colour another's.
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync } from 'node:fs';
-import { basename, join } from 'node:path';
+import { existsSync, mkdirSync, readdirSync, rmSync } from 'node:fs';
+import { basename, join, relative } from 'node:path';
 import { build } from 'esbuild';
 import { root, workspacePackages } from './packages.mjs';
 
-const filters = process.argv.slice(2);
+// --baseline <rev>: each benchmark is also bundled from a checkout of <rev>, and a benchmark that
+// knows how (duplex's echo) runs that commit's servers beside this tree's, in the same rounds.
+const args = process.argv.slice(2);
+const at = args.indexOf('--baseline');
+const baseline = at === -1 ? undefined : args[at + 1];
+if (at !== -1 && !baseline) throw new Error('--baseline needs a commit');
+const filters = args.filter((_, i) => at === -1 || (i !== at && i !== at + 1));
 const out = join(root, '.bench-out');
 mkdirSync(out, { recursive: true });
-const alias = Object.fromEntries(
-  workspacePackages().map((p) => [p.name, join(p.dir, 'src/index.ts')]),
-);
+const aliasFor = (base) =>
+  Object.fromEntries(
+    workspacePackages().map((p) => [p.name, join(base, relative(root, p.dir), 'src/index.ts')]),
+  );
+const alias = aliasFor(root);
+let baselineRoot;
+if (baseline) {
+  baselineRoot = join(out, 'baseline');
+  rmSync(baselineRoot, { recursive: true, force: true });
+  mkdirSync(baselineRoot, { recursive: true });
+  // The commit's files only; its imports of node_modules resolve to this tree's.
+  execFileSync('sh', ['-c', `git archive ${baseline} | tar -x -C ${baselineRoot}`], {
+    cwd: root,
+    stdio: 'inherit',
+  });
+  console.log(
+    `baseline: ${baseline} (${execFileSync('git', ['rev-parse', '--short', baseline], { cwd: root, encoding: 'utf8' }).trim()})`,
+  );
+}
 
 const files = [];
 for (const pkg of workspacePackages()) {
@@ -30,22 +52,33 @@ for (const pkg of workspacePackages()) {
 if (files.length === 0) throw new Error(`no benchmark matches ${filters.join(' ')}`);
 
 console.log(`node ${process.version}, ${process.platform}/${process.arch}`);
-for (const file of files) {
-  const outfile = join(out, `${basename(join(file, '../..'))}-${basename(file, '.ts')}.mjs`);
-  await build({
-    entryPoints: [file],
+const bundle = (entry, outfile, aliases) =>
+  build({
+    entryPoints: [entry],
     outfile,
     bundle: true,
     platform: 'node',
     target: 'node20',
     format: 'esm',
-    alias,
+    alias: aliases,
+    nodePaths: [join(root, 'node_modules')],
     external: ['tinybench', 'fast-check'],
     banner: {
       js: "import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);",
     },
     logLevel: 'warning',
   });
+
+for (const file of files) {
+  const name = `${basename(join(file, '../..'))}-${basename(file, '.ts')}.mjs`;
+  const outfile = join(out, name);
+  await bundle(file, outfile, alias);
+  const env = { ...process.env };
+  const old = baselineRoot && join(baselineRoot, relative(root, file));
+  if (old && existsSync(old)) {
+    env.H1_BENCH_BASELINE = join(out, `baseline-${name}`);
+    await bundle(old, env.H1_BENCH_BASELINE, aliasFor(baselineRoot));
+  }
   console.log(`\n# ${file.slice(root.length)}`);
-  execFileSync(process.execPath, ['--expose-gc', outfile], { stdio: 'inherit', cwd: root });
+  execFileSync(process.execPath, ['--expose-gc', outfile], { stdio: 'inherit', cwd: root, env });
 }

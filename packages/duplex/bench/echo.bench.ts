@@ -22,7 +22,20 @@ const RAW = 'raw net echo';
 /** The same echo writing each read in two halves: no write crosses a TCP segment by a runt. */
 const RAW_HALVES = 'raw net echo, each read in two writes';
 const NODE = 'node:http req.pipe(res)';
-const SERVERS = [RAW, RAW_HALVES, NODE, 'h1kit standalone', 'h1kit hijack on node:http'] as const;
+const OURS = ['h1kit standalone', 'h1kit hijack on node:http'] as const;
+/**
+ * `pnpm bench duplex --baseline <rev>` sets this to the same bench bundled at another commit:
+ * its servers then run beside ours, as peers, in the same rounds (old commit against new).
+ */
+const BASELINE = process.env.H1_BENCH_BASELINE;
+const AT_BASELINE = ' @ baseline';
+const SERVERS = [
+  RAW,
+  RAW_HALVES,
+  NODE,
+  ...OURS,
+  ...(BASELINE ? OURS.map((kind) => `${kind}${AT_BASELINE}` as const) : []),
+] as const;
 type Kind = (typeof SERVERS)[number];
 
 async function serve(kind: Kind): Promise<void> {
@@ -102,7 +115,9 @@ class Fleet {
 
   async start(kinds: readonly Kind[]): Promise<void> {
     for (const kind of kinds) {
-      const child = fork(process.argv[1]!, ['--serve', kind], { stdio: 'inherit' });
+      const child = kind.endsWith(AT_BASELINE)
+        ? fork(BASELINE!, ['--serve', kind.slice(0, -AT_BASELINE.length)], { stdio: 'inherit' })
+        : fork(process.argv[1]!, ['--serve', kind], { stdio: 'inherit' });
       const [message] = (await once(child, 'message')) as [{ port: number }];
       if (this.pinned) pin(child.pid!, cores - 1);
       this.running.set(kind, { child, port: message.port });
@@ -292,7 +307,8 @@ async function pingPong(port: number, ms: number): Promise<Latency> {
 
 const contender = (name: Kind) => ({
   name,
-  role: name.startsWith('h1kit') ? ('ours' as const) : ('peer' as const),
+  role:
+    name.startsWith('h1kit') && !name.endsWith(AT_BASELINE) ? ('ours' as const) : ('peer' as const),
 });
 
 /**
