@@ -21,6 +21,9 @@ for (const pkg of workspacePackages()) {
     platform: 'node',
     target: 'node20',
     packages: 'external',
+    // The package's own tsconfig, whose empty `paths` leaves @h1kit imports to node_modules (and
+    // so external): the root one maps them to sources, which esbuild would bundle.
+    tsconfig: join(pkg.dir, 'tsconfig.build.json'),
     logLevel: 'warning',
   };
   await build({ ...common, format: 'esm', outfile: join(dist, 'index.js') });

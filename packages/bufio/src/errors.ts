@@ -1,30 +1,7 @@
-/**
- * h1kit's one error type, as a package that may import nothing of ours gets it. Every rejection
- * of input is an `H1Error` with a stable, documented `code`; `offset` is the byte offset in the
- * stream where the fault was found, when known.
- */
-class H1ErrorClass extends Error {
-  readonly code: string;
-  readonly offset: number | undefined;
+import { H1Error } from '@h1kit/errors';
 
-  constructor(code: string, message: string, offset?: number, options?: { cause?: unknown }) {
-    super(message, options);
-    this.code = code;
-    this.offset = offset;
-  }
-
-  override get name(): string {
-    return 'H1Error';
-  }
-}
-
-// One class per process, shared with @h1kit/headers through the same global key: whichever
-// package (or ESM/CJS copy of one) loads first defines it, and `instanceof` holds across all.
-const registry = globalThis as unknown as Record<symbol, typeof H1ErrorClass | undefined>;
-const key = Symbol.for('h1kit.H1Error');
-registry[key] ??= H1ErrorClass;
-export const H1Error = registry[key] as typeof H1ErrorClass;
-export type H1Error = H1ErrorClass;
+// H1Error lives in @h1kit/errors, the one class body of h1kit; re-exported here as it always was.
+export { H1Error };
 
 /** The codes `@h1kit/bufio` throws. Errors of the source or sink itself pass through unchanged. */
 export const BufioErrorCode = {

@@ -11,7 +11,7 @@ import {
   LINE_END,
 } from './chunk-ext.js';
 import { ChunkedErrorCode as Code } from './errors.js';
-import { type ChunkedDecoderOptions, DEFAULT_CHUNKED_LIMITS, limit } from './options.js';
+import { type ChunkedDecoderOptions, callback, DEFAULT_CHUNKED_LIMITS, limit } from './options.js';
 import { TrailerSection } from './trailer-section.js';
 
 export interface ChunkedPushResult {
@@ -73,8 +73,8 @@ export class ChunkedDecoder {
     this.maxTrailerBytes = limit(options.maxTrailerBytes, d.maxTrailerBytes, 'maxTrailerBytes');
     this.maxTrailerFields = limit(options.maxTrailerFields, d.maxTrailerFields, 'maxTrailerFields');
     this.base = limit(options.offset, 0, 'offset');
-    this.onChunkExt = options.onChunkExt;
-    this.collector = options.onChunkExt === undefined ? undefined : new ChunkExtCollector();
+    this.onChunkExt = callback(options.onChunkExt, 'onChunkExt');
+    this.collector = this.onChunkExt === undefined ? undefined : new ChunkExtCollector();
   }
 
   /**
@@ -184,6 +184,13 @@ export class ChunkedDecoder {
             throw this.fail(
               Code.INVALID_CHUNK_SIZE,
               `chunk-size must start with a hex digit, got ${describeChar(c)}`,
+              pos,
+            );
+          }
+          if (digit > this.maxChunkSize) {
+            throw this.fail(
+              Code.CHUNK_SIZE_TOO_LARGE,
+              `chunk-size exceeds the limit of ${this.maxChunkSize}`,
               pos,
             );
           }

@@ -9,6 +9,7 @@ import {
   charClass,
   type FieldInput,
   H1Error,
+  isToken,
   serializeFieldLines,
 } from '@h1kit/headers';
 import { ChunkedErrorCode } from './errors.js';
@@ -149,29 +150,16 @@ function chunkExtBound(chunkExt: ChunkExt): number {
 /** Writes the extensions at `at`; the slab cursor has not moved, so a throw leaves no trace. */
 function writeChunkExt(chunkExt: ChunkExt, at: number): number {
   for (const [name, value] of chunkExt) {
-    slab[at++] = 0x3b;
     if (name.length === 0) throw invalid('empty chunk extension name');
-    for (let i = 0; i < name.length; i++) {
-      const c = name.charCodeAt(i);
-      if (c > 0x7f || (charClass[c]! & CharClass.TCHAR) === 0) {
-        throw invalid(`chunk extension name ${JSON.stringify(name)} is not a token`);
-      }
-      slab[at++] = c;
-    }
+    if (!isToken(name))
+      throw invalid(`chunk extension name ${JSON.stringify(name)} is not a token`);
+    slab[at++] = 0x3b;
+    at = writeLatin1(name, at);
     if (value === undefined) continue;
     slab[at++] = 0x3d;
-    at = isTokenValue(value) ? writeLatin1(value, at) : writeQuoted(name, value, at);
+    at = isToken(value) ? writeLatin1(value, at) : writeQuoted(name, value, at);
   }
   return at;
-}
-
-function isTokenValue(value: string): boolean {
-  if (value.length === 0) return false;
-  for (let i = 0; i < value.length; i++) {
-    const c = value.charCodeAt(i);
-    if (c > 0x7f || (charClass[c]! & CharClass.TCHAR) === 0) return false;
-  }
-  return true;
 }
 
 function writeLatin1(value: string, at: number): number {

@@ -20,6 +20,11 @@ export const ChunkedErrorCode = {
   INCOMPLETE_CHUNKED_BODY: 'ERR_H1_INCOMPLETE_CHUNKED_BODY',
   /** `push()` was called after the message had ended; the bytes after it were already `rest`. */
   CHUNKED_BODY_ENDED: 'ERR_H1_CHUNKED_BODY_ENDED',
+  /**
+   * A decoder option is unusable: a limit or `offset` that is negative, NaN or not a number, or an
+   * `onChunkExt` that is not a function (thrown by the constructor, `offset` undefined).
+   */
+  INVALID_CHUNKED_OPTION: 'ERR_H1_INVALID_CHUNKED_OPTION',
 } as const;
 
 export type ChunkedErrorCode = (typeof ChunkedErrorCode)[keyof typeof ChunkedErrorCode];

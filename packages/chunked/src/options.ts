@@ -1,4 +1,5 @@
-import type { FieldInput } from '@h1kit/headers';
+import { DEFAULT_FIELD_SECTION_LIMITS, type FieldInput, H1Error } from '@h1kit/headers';
+import { ChunkedErrorCode } from './errors.js';
 
 /** A parsed chunk-ext: `[name]` or `[name, value]`, the value with any quoted-string undone. */
 export type ChunkExt = ReadonlyArray<readonly [name: string, value?: string | undefined]>;
@@ -31,17 +32,42 @@ export interface ChunkedDecoderOptions extends ChunkedLimits {
 export const DEFAULT_CHUNKED_LIMITS = {
   maxChunkSize: Number.MAX_SAFE_INTEGER,
   maxChunkExtBytes: 16384,
-  maxTrailerBytes: 16384,
-  maxTrailerFields: 128,
+  // A trailer section is a field section: the same bounds as parseFieldLines by default.
+  maxTrailerBytes: DEFAULT_FIELD_SECTION_LIMITS.maxBytes,
+  maxTrailerFields: DEFAULT_FIELD_SECTION_LIMITS.maxFields,
 } as const;
 
-/** Reads a limit, refusing values that would make the limit meaningless. */
+/**
+ * Reads a limit (or the offset), refusing with `ERR_H1_INVALID_CHUNKED_OPTION` a value that would
+ * make it meaningless: not a number, NaN, or negative. `Infinity` lifts the limit.
+ */
 export function limit(value: number | undefined, fallback: number, name: string): number {
   if (value === undefined) return fallback;
   if (typeof value !== 'number' || Number.isNaN(value) || value < 0) {
-    throw new RangeError(`${name} must be a non-negative number, got ${String(value)}`);
+    throw invalidOption(`${name} must be a non-negative number, got ${describe(value)}`);
   }
   return value;
+}
+
+/** Reads an optional callback, refusing anything but a function or `undefined`. */
+export function callback<T extends (...args: never[]) => unknown>(
+  value: T | undefined,
+  name: string,
+): T | undefined {
+  if (value !== undefined && typeof value !== 'function') {
+    throw invalidOption(`${name} must be a function, got ${describe(value)}`);
+  }
+  return value;
+}
+
+function invalidOption(message: string): H1Error {
+  return new H1Error(ChunkedErrorCode.INVALID_CHUNKED_OPTION, message);
+}
+
+function describe(value: unknown): string {
+  if (typeof value === 'number') return String(value);
+  if (typeof value === 'string') return JSON.stringify(value);
+  return value === null ? 'null' : typeof value;
 }
 
 export interface ChunkedEncoderOptions {

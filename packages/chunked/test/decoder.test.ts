@@ -224,8 +224,8 @@ describe('ChunkedDecoder: limits', () => {
   });
 
   it('refuses a negative or NaN limit when constructed', () => {
-    expect(() => new ChunkedDecoder({ maxChunkExtBytes: -1 })).toThrow(RangeError);
-    expect(() => new ChunkedDecoder({ maxTrailerBytes: Number.NaN })).toThrow(RangeError);
+    expect(() => new ChunkedDecoder({ maxChunkExtBytes: -1 })).toThrow(H1Error);
+    expect(() => new ChunkedDecoder({ maxTrailerBytes: Number.NaN })).toThrow(H1Error);
   });
 });
 

@@ -1,0 +1,1 @@
+export { H1Error } from './h1-error.js';
