@@ -107,7 +107,6 @@ export class ClientExchange extends EventEmitter {
     const aborted = options.signal?.aborted === true;
     this.socket = aborted ? new Socket() : openSocket(url, options);
     this.socket.on('error', () => {});
-    if (!aborted) this.socket.write(head);
     this.wire = new Wire(this.socket);
     this.reader = new HeadReader(
       this.wire,
@@ -130,6 +129,8 @@ export class ClientExchange extends EventEmitter {
     this.body = new OutgoingBody({
       socket: this.socket,
       framing: plan.framing,
+      // Sent with the first body bytes (or at the end of the tick); nothing when aborted already.
+      head: aborted ? undefined : head,
       onComplete: () => {
         this.writing = 'done';
         this.advance();

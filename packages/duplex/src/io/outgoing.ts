@@ -7,6 +7,8 @@ import type { Splice } from './splice.js';
 export interface OutgoingBodyOptions {
   socket: Duplex;
   framing: Framing;
+  /** The message head: it leaves with the first bytes of the body, or at the end of the tick. */
+  head?: Uint8Array;
   highWaterMark?: number;
   /** Called once the last byte of the body was handed to the socket. */
   onComplete?: () => void;
@@ -34,6 +36,8 @@ export class OutgoingBody extends Writable {
   private readonly framing: Framing;
   private trailerFields: FieldInput | undefined;
   private onComplete: (() => void) | undefined;
+  /** The head, until the first flush sends it in front of the body. */
+  private head: Uint8Array | undefined;
   /** Views written this tick, sent at the flush. */
   private gathered: Uint8Array[] = [];
   private gatheredBytes = 0;
@@ -49,6 +53,8 @@ export class OutgoingBody extends Writable {
     this.socket = options.socket;
     this.framing = options.framing;
     this.onComplete = options.onComplete;
+    this.head = options.head;
+    if (this.head !== undefined) this.scheduleFlush();
   }
 
   /** Sets the trailer section sent after the last chunk. Chunked bodies only, before `end()`. */
@@ -229,9 +235,14 @@ export class OutgoingBody extends Writable {
   flush(): void {
     const socket = this.socket;
     const views = this.gathered;
-    if (views.length > 0 && !socket.destroyed) {
+    const head = this.head;
+    if ((head !== undefined || views.length > 0) && !socket.destroyed) {
       socket.cork();
-      if (this.framing.kind === 'chunked') {
+      if (head !== undefined) {
+        this.head = undefined;
+        socket.write(head);
+      }
+      if (views.length > 0 && this.framing.kind === 'chunked') {
         const pieces = encodeChunk(views);
         for (let i = 0; i < pieces.length; i++) socket.write(pieces[i]!);
       } else {

@@ -39,6 +39,8 @@ export class Connection {
   private exchange: DuplexExchange | undefined;
   private timer: NodeJS.Timeout | undefined;
   private closed = false;
+  /** The socket is corked until the end of this tick: what the tick answers leaves in one write. */
+  private corked = false;
 
   constructor(
     private readonly socket: Socket,
@@ -83,6 +85,12 @@ export class Connection {
 
   private start(head: ParsedHead): void {
     this.disarm();
+    // Pipelined requests answered in this tick, and each response's pieces, share one writev.
+    if (!this.corked) {
+      this.corked = true;
+      this.socket.cork();
+      process.nextTick(this.uncork);
+    }
     const request = requestHeadOf(head.method, head.target, versionOf(head), head.rawFields);
     let framing: ReturnType<typeof requestFraming>;
     try {
@@ -153,6 +161,11 @@ export class Connection {
     this.settings.onClientError?.(error);
     refuse(this.socket, status);
   }
+
+  private readonly uncork = (): void => {
+    this.corked = false;
+    this.socket.uncork();
+  };
 
   private arm(ms: number, onTimeout: () => void): void {
     this.disarm();

@@ -161,6 +161,8 @@ export class DuplexExchange {
     );
     const response = opened.body;
     this.keepAlive = opened.keepAlive;
+    // What follows a tunnel's head is the caller's to write, maybe at once: the head goes now.
+    if (tunnel) response.flush();
     this.response = response;
     this.writing = 'body';
     return response;

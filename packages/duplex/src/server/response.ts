@@ -19,8 +19,8 @@ export interface ResponseEvents {
 }
 
 /**
- * Writes a response head to `request` and opens its body, framed as the fields and the peer
- * allow. Throws `H1Error`, having written nothing, on invalid or contradictory fields. Returns
+ * Opens a response to `request`: its head, sent with the first bytes of its body (or at the end
+ * of the tick), and its body, framed as the fields and the peer allow. Throws `H1Error`, having written nothing, on invalid or contradictory fields. Returns
  * the body and whether the connection may carry another request after it.
  */
 export function openResponse(
@@ -35,10 +35,11 @@ export function openResponse(
   const plan = responsePlan(request, status, fieldPairsOf(fields), keepAlive);
   const head = serializeResponseHead(status, plan.fields, options);
   events.beforeHead();
-  socket.write(head);
   let complete = false;
+  // The head leaves with the body's first bytes: a small response is one write.
   const body = new OutgoingBody({
     socket,
+    head,
     framing: plan.framing,
     onComplete: () => {
       complete = true;
