@@ -16,8 +16,11 @@ export interface Comparison {
   /** Work done by one call of a contender, in `unit` seconds (bytes/1e6 for MB/s). Default 1. */
   perOp?: number;
   contenders: Contender[];
-  /** Minimum ratios ours/peer the project aims for, each against one peer (or every peer). */
-  targets?: Array<{ ratio: number; peer?: string }>;
+  /**
+   * Minimum ratios ours/peer the project aims for, each against one peer (or every peer), for
+   * one of ours (or every one).
+   */
+  targets?: Array<{ ratio: number; peer?: string; ours?: string }>;
   /** Total tinybench time per contender in ms, split over the rounds (default 1500). */
   time?: number;
   /** Interleaved rounds (default 7); the printed figure is each contender's median. */
@@ -176,6 +179,7 @@ function report(
   }
   for (const target of spec.targets ?? []) {
     for (const c of spec.contenders.filter((x) => x.role === 'ours')) {
+      if (target.ours !== undefined && c.name !== target.ours) continue;
       for (const p of peers) {
         if (target.peer !== undefined && p.name !== target.peer) continue;
         const r = ratio(c.name, p.name);

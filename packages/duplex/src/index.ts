@@ -11,5 +11,5 @@ export type { HijackControl, HijackHandler } from './server/hijack.js';
 export { enableHijack, hijack } from './server/hijack.js';
 export type { HijackedExchangeOptions } from './server/hijacked-request.js';
 export { HijackedRequest } from './server/hijacked-request.js';
-export type { H1Server, Handler, ServerOptions } from './server/server.js';
-export { createServer } from './server/server.js';
+export type { Handler, ServerOptions } from './server/server.js';
+export { createServer, H1Server } from './server/server.js';

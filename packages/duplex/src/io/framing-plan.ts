@@ -68,13 +68,15 @@ export function requestFraming(request: RequestHead, requireHost = true): Framin
 /**
  * How a response to `request` is framed from what the handler gave: its own Content-Length or
  * Transfer-Encoding wins (checked by `framing()`, so contradictions throw); otherwise chunked for
- * an HTTP/1.1 peer and close-delimited for an HTTP/1.0 one, which cannot read chunked.
+ * an HTTP/1.1 peer and close-delimited for an HTTP/1.0 one, which cannot read chunked. A `date`
+ * is sent as the Date field unless the handler gave one.
  */
 export function responsePlan(
   request: RequestHead,
   status: number,
   given: FieldPairs,
   keepAlive: boolean,
+  date?: string,
 ): ResponsePlan {
   const decided = framing({ method: request.method, status, headers: given });
   const record = recordOf(given);
@@ -93,11 +95,11 @@ export function responsePlan(
     }
   }
   if (!alive && !saysClose) added.push(['Connection', 'close']);
-  return {
-    fields: added.length === 0 ? given : [...given, ...added],
-    framing: body,
-    keepAlive: alive,
-  };
+  // Date goes first, a server's own field; the handler's follow as given, then what framing adds.
+  const dated = date !== undefined && record.date === undefined;
+  if (!dated && added.length === 0) return { fields: given, framing: body, keepAlive: alive };
+  const fields: FieldPairs = dated ? [['Date', date], ...given, ...added] : [...given, ...added];
+  return { fields, framing: body, keepAlive: alive };
 }
 
 /**

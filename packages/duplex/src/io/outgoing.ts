@@ -2,6 +2,7 @@ import { type Duplex, Writable } from 'node:stream';
 import { encodeChunk, encodeLastChunk } from '@h1kit/chunked';
 import { type FieldInput, type Framing, H1Error } from '@h1kit/headers';
 import { connectionClosed, DuplexErrorCode } from '../errors.js';
+import { SocketRoom } from './socket-room.js';
 import type { Splice } from './splice.js';
 
 export interface OutgoingBodyOptions {
@@ -44,7 +45,8 @@ export class OutgoingBody extends Writable {
   private flushScheduled = false;
   /** The producer's callback, held until the socket has room again. */
   private heldCallback: Callback | undefined;
-  private drainListened = false;
+  /** Created on the first wait for socket room. */
+  private room: SocketRoom | undefined;
   /** The incoming body spliced into this one, if any. */
   private splice: Splice | undefined;
 
@@ -165,7 +167,7 @@ export class OutgoingBody extends Writable {
     this.heldCallback = undefined;
     this.splice?.giveUpWaiting();
     this.flush();
-    this.stopListening();
+    this.room?.stop();
     held?.(error ?? closedWhileSending());
     callback(error);
   }
@@ -263,7 +265,12 @@ export class OutgoingBody extends Writable {
     ) {
       this.letProducersGo();
     } else {
-      this.listen();
+      this.room ??= new SocketRoom(
+        socket,
+        () => this.letProducersGo(),
+        () => this.abandonHeld(closedWhileSending()),
+      );
+      this.room.wait();
     }
   }
 
@@ -274,28 +281,6 @@ export class OutgoingBody extends Writable {
     held?.();
     this.splice?.roomAgain();
   }
-
-  /** The socket's 'drain' and 'close' release a held producer; listened while one is held. */
-  private listen(): void {
-    if (this.drainListened) return;
-    this.drainListened = true;
-    this.socket.on('drain', this.onDrain);
-    this.socket.on('close', this.onClose);
-  }
-
-  private stopListening(): void {
-    if (!this.drainListened) return;
-    this.drainListened = false;
-    this.socket.off('drain', this.onDrain);
-    this.socket.off('close', this.onClose);
-  }
-
-  private readonly onDrain = (): void => this.letProducersGo();
-
-  private readonly onClose = (): void => {
-    this.stopListening();
-    this.abandonHeld(closedWhileSending());
-  };
 
   /** The socket can take nothing more: a held producer fails, a waiting source waits no more. */
   private abandonHeld(error: Error): void {

@@ -20,6 +20,7 @@ export interface ConnectionSettings {
   idleTimeout: number;
   chunked?: ChunkedDecoderOptions;
   maxDrainBytes?: number;
+  sendDate?: boolean;
   onError?: (error: Error) => void;
   onClientError?: (error: Error) => void;
 }
@@ -106,6 +107,7 @@ export class Connection {
       keepAlive: head.keepAlive && !this.host.closing(),
       chunked: this.settings.chunked,
       maxDrainBytes: this.settings.maxDrainBytes,
+      sendDate: this.settings.sendDate,
       onDone: (reuse) => this.next(reuse),
     });
     this.exchange = exchange;

@@ -22,6 +22,8 @@ export interface ExchangeInit {
   /** llhttp's reading: may the connection carry another request after this one? */
   keepAlive: boolean;
   chunked?: ChunkedDecoderOptions;
+  /** Send a Date field with every response that does not carry one. Default true. */
+  sendDate?: boolean;
   /** Request body bytes discarded after the response when nobody reads them; beyond, close. */
   maxDrainBytes?: number;
   /** Told once when the exchange is over: may the connection carry the next request (on the wire)? */
@@ -58,6 +60,7 @@ export class DuplexExchange {
 
   private readonly wire: Wire;
   private readonly maxDrainBytes: number;
+  private readonly sendDate: boolean;
   private reading: Reading = 'body';
   private writing: Writing = 'init';
   private keepAlive: boolean;
@@ -76,6 +79,7 @@ export class DuplexExchange {
     this.request = init.request;
     this.keepAlive = init.keepAlive;
     this.maxDrainBytes = init.maxDrainBytes ?? DEFAULT_MAX_DRAIN_BYTES;
+    this.sendDate = init.sendDate !== false;
     this.onDone = init.onDone;
     this.done = this.settled.promise;
     this.expect = new ExpectContinue(init.request, this.socket);
@@ -144,6 +148,7 @@ export class DuplexExchange {
       status,
       fields,
       this.keepAlive && !tunnel && !bodyGivenUp,
+      this.sendDate,
       options,
       {
         beforeHead: () => {

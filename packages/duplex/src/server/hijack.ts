@@ -6,8 +6,11 @@ import { connectionClosed, DuplexErrorCode } from '../errors.js';
 import { refuse } from '../io/close.js';
 import { checkHijackedRequest } from './hijack-checks.js';
 import { HijackedRequest } from './hijacked-request.js';
+import { neutralize } from './hijacked-response.js';
 import {
+  canHandBack,
   detachResponse,
+  handBack,
   holdListener,
   releaseListener,
   requestParserOf,
@@ -35,6 +38,8 @@ export interface HijackControl {
 
 interface Pending {
   res: ServerResponse | undefined;
+  /** llhttp's reading of the head: may the connection carry another request after this one? */
+  keepAlive: boolean;
   resolve: (hijacked: HijackedRequest) => void;
   reject: (error: Error) => void;
 }
@@ -160,7 +165,7 @@ export function hijack(req: IncomingMessage, res: ServerResponse): Promise<Hijac
     );
   }
   return new Promise((resolve, reject) => {
-    (req as MarkedRequest)[kPending] = { res, resolve, reject };
+    (req as MarkedRequest)[kPending] = { res, keepAlive: false, resolve, reject };
     neutralize(res);
   });
 }
@@ -176,6 +181,7 @@ function wrapParser(installation: Installation, socket: Socket): void {
       // A request the hand-over check refuses is answered there and never reaches the handler.
       req[kPending] = {
         res: undefined,
+        keepAlive,
         resolve: (hijacked) => runHandler(onHijack, hijacked),
         reject: () => {},
       };
@@ -188,7 +194,10 @@ function wrapParser(installation: Installation, socket: Socket): void {
     } finally {
       installation.dispatching = undefined;
     }
-    return req[kPending] ? stopAfterHead(req, socket) : verdict;
+    const pending = req[kPending];
+    if (!pending) return verdict;
+    pending.keepAlive = keepAlive;
+    return stopAfterHead(req, socket);
   };
 }
 
@@ -216,11 +225,22 @@ function takeOver(
     detachResponse(res, socket);
   }
   installation.connections.add(socket);
-  socket.once('close', () => installation.connections.delete(socket));
+  const forget = (): void => {
+    installation.connections.delete(socket);
+  };
+  socket.once('close', forget);
   // Until the handler sets its own, an error must not go unhandled.
-  socket.on('error', () => {});
+  socket.on('error', ignore);
   socket.setTimeout(0);
   const server = (socket as Socket & { server: Server }).server;
+  // A clean end of an exchange with a live connection gives it back to node:http.
+  const giveBack = (rest: Uint8Array): void => {
+    forget();
+    socket.off('close', forget);
+    socket.off('error', ignore);
+    handBack(server, socket, rest);
+    wrapParser(installation, socket);
+  };
   const handOver = (): void => {
     socket.setTimeout(0);
     const checked = checkHijackedRequest(req, server);
@@ -229,7 +249,10 @@ function takeOver(
       pending.reject(checked.error);
       return;
     }
-    pending.resolve(new HijackedRequest(req, socket, head, checked));
+    const reusable = pending.keepAlive && canHandBack(server);
+    pending.resolve(
+      new HijackedRequest(req, socket, head, checked, reusable ? giveBack : undefined),
+    );
   };
   const earlier = installation.inflight.get(socket);
   if (!earlier || earlier.size === 0) {
@@ -265,31 +288,12 @@ function takeOver(
   }
 }
 
+function ignore(): void {}
+
 /** Runs the handler of a request `match` selected, telling its exchange when it is done. */
 function runHandler(onHijack: HijackHandler, hijacked: HijackedRequest): void {
   // Errors are the handler's, as in a node:http 'request' listener: not swallowed here.
   const result = onHijack(hijacked) as unknown;
   if (result instanceof Promise) void result.finally(() => hijacked.handlerDone());
   else hijacked.handlerDone();
-}
-
-/** After a hijack, the ServerResponse must not write to the connection it no longer owns. */
-function neutralize(res: ServerResponse): void {
-  const refuse = (): never => {
-    throw new H1Error(
-      DuplexErrorCode.HIJACKED,
-      'the request was hijacked; write to the hijacked connection instead',
-    );
-  };
-  for (const method of [
-    'write',
-    'end',
-    'writeHead',
-    'flushHeaders',
-    'writeContinue',
-    'writeProcessing',
-    'writeEarlyHints',
-  ] as const) {
-    Object.defineProperty(res, method, { value: refuse, configurable: true, writable: true });
-  }
 }

@@ -4,6 +4,7 @@ import { type ReadWriter, recover } from '@h1kit/bufio';
 import type { ChunkedDecoderOptions } from '@h1kit/chunked';
 import { type Framing, H1Error } from '@h1kit/headers';
 import { DuplexErrorCode } from '../errors.js';
+import { closeGracefully } from '../io/close.js';
 import type { RequestHead } from '../io/message.js';
 import { Wire } from '../io/wire.js';
 import { DuplexExchange } from './exchange.js';
@@ -25,11 +26,13 @@ type Use =
  */
 export class HijackedRequest {
   readonly req: IncomingMessage;
-  readonly socket: Socket;
   /** Bytes node:http read after the head and did not process. */
   readonly head: Uint8Array;
+  private readonly connection: Socket;
   private readonly request: RequestHead;
   private readonly framing: Framing;
+  /** Gives the connection back to node:http, while nobody took it raw. */
+  private giveBack: ((rest: Uint8Array) => void) | undefined;
   private use: Use = { kind: 'none' };
   private handlerSettled = false;
 
@@ -38,37 +41,60 @@ export class HijackedRequest {
     socket: Socket,
     head: Uint8Array,
     checked: { request: RequestHead; framing: Framing },
+    giveBack?: (rest: Uint8Array) => void,
   ) {
     this.req = req;
-    this.socket = socket;
+    this.connection = socket;
     this.head = head;
     this.request = checked.request;
     this.framing = checked.framing;
+    this.giveBack = giveBack;
+  }
+
+  /**
+   * The connection itself, Go's `net.Conn`. Taking it means the handler owns it: it is never
+   * given back to node:http.
+   */
+  get socket(): Socket {
+    this.giveBack = undefined;
+    return this.connection;
   }
 
   /** Go's bufio.ReadWriter: the reader yields `head` first, then the socket. */
   get readWriter(): ReadWriter {
     if (this.use.kind === 'readWriter') return this.use.readWriter;
     this.refuseIfTaken('readWriter');
-    const readWriter = recover(this.socket, this.head);
+    this.giveBack = undefined;
+    const readWriter = recover(this.connection, this.head);
     this.use = { kind: 'readWriter', readWriter };
     return readWriter;
   }
 
   /**
    * The request as a `DuplexExchange`: body decoded per its framing, response written with
-   * `respond()`. The connection closes when the exchange is over, since node:http cannot take it
-   * back.
+   * `respond()`. When the exchange ends cleanly on a connection that may carry another request,
+   * and the handler took neither `socket` nor `readWriter`, node:http gets the connection back for
+   * its next request, with the bytes read past this one; otherwise it closes.
    */
   exchange(options: HijackedExchangeOptions = {}): DuplexExchange {
     if (this.use.kind === 'exchange') return this.use.exchange;
     this.refuseIfTaken('exchange');
+    const wire = new Wire(this.connection, this.head);
     const exchange = new DuplexExchange({
-      wire: new Wire(this.socket, this.head),
+      wire,
       request: this.request,
       framing: this.framing,
-      keepAlive: false,
+      keepAlive: this.giveBack !== undefined,
       chunked: options.chunked,
+      onDone: (reuse) => {
+        const giveBack = this.giveBack;
+        if (!giveBack) {
+          // Taken raw after the response promised keep-alive: close after all.
+          if (reuse) closeGracefully(this.connection);
+          return;
+        }
+        if (reuse) giveBack(wire.detach());
+      },
     });
     this.use = { kind: 'exchange', exchange };
     if (this.handlerSettled) exchange.handlerDone();

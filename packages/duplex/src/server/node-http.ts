@@ -2,7 +2,9 @@
 // whose head callback decides where a request goes, and the listener counts node:http consults
 // before it hands a connection over. Everything here is detected, never assumed from
 // process.version; where a line lacks what the hijack needs, it fails naming that line.
+
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
+import * as http from 'node:http';
 import type { Socket } from 'node:net';
 import { H1Error } from '@h1kit/headers';
 import { DuplexErrorCode } from '../errors.js';
@@ -84,5 +86,42 @@ export function releaseListener(server: Server, event: 'upgrade' | 'connect'): v
 export function detachResponse(res: ServerResponse, socket: Socket): void {
   if ((socket as Socket & { _httpMessage?: ServerResponse | null })._httpMessage === res) {
     res.detachSocket(socket);
+  }
+}
+
+/** node:http's own 'connection' listener (exported, undocumented, on every supported line). */
+const connectionListener = (
+  http as { _connectionListener?: (this: Server, socket: Socket) => void }
+)._connectionListener;
+
+/**
+ * Whether a connection can be given back to node:http on this line, and this server still wants
+ * connections (it is listening).
+ */
+export function canHandBack(server: Server): boolean {
+  return typeof connectionListener === 'function' && server.listening;
+}
+
+/**
+ * Gives node:http back a connection a hijack took, for its next request: `rest`, the bytes read
+ * past the hijacked exchange, come first. node:http's connection listener attaches a fresh
+ * parser as for a new connection, and the idle connection gets the server's keep-alive timeout,
+ * as after any response it answers itself.
+ */
+export function handBack(server: Server, socket: Socket, rest: Uint8Array): void {
+  if (typeof connectionListener !== 'function') {
+    throw new H1Error(
+      DuplexErrorCode.UNSUPPORTED_RUNTIME,
+      `node:http on Node ${process.version} has no connection listener to give a connection back to`,
+    );
+  }
+  if (rest.length > 0) socket.unshift(rest);
+  // Neither paused nor flowing, as node:http leaves a new connection: its 'data' listener starts it.
+  (socket as Socket & { readableFlowing: boolean | null }).readableFlowing = null;
+  connectionListener.call(server, socket);
+  const keepAlive = server.keepAliveTimeout;
+  if (keepAlive > 0) {
+    const buffer = (server as { keepAliveTimeoutBuffer?: number }).keepAliveTimeoutBuffer;
+    socket.setTimeout(keepAlive + (typeof buffer === 'number' ? buffer : 0));
   }
 }

@@ -4,6 +4,7 @@ import { connectionClosed } from '../errors.js';
 import { responsePlan } from '../io/framing-plan.js';
 import { fieldPairsOf, type RequestHead } from '../io/message.js';
 import { OutgoingBody } from '../io/outgoing.js';
+import { httpDate } from './date.js';
 
 export interface RespondOptions {
   reason?: string;
@@ -29,10 +30,12 @@ export function openResponse(
   status: number,
   fields: FieldInput,
   keepAlive: boolean,
+  sendDate: boolean,
   options: RespondOptions | undefined,
   events: ResponseEvents,
 ): { body: OutgoingBody; keepAlive: boolean } {
-  const plan = responsePlan(request, status, fieldPairsOf(fields), keepAlive);
+  const date = sendDate ? httpDate() : undefined;
+  const plan = responsePlan(request, status, fieldPairsOf(fields), keepAlive, date);
   const head = serializeResponseHead(status, plan.fields, options);
   events.beforeHead();
   let complete = false;

@@ -1,12 +1,15 @@
+import { EventEmitter } from 'node:events';
 import {
   type AddressInfo,
   createServer as createNetServer,
+  type ListenOptions,
   type Server as NetServer,
   type Socket,
 } from 'node:net';
 import { createServer as createTlsServer, type TlsOptions } from 'node:tls';
 import type { ChunkedDecoderOptions } from '@h1kit/chunked';
 import { DEFAULT_HEAD_LIMITS } from '../io/llhttp.js';
+import { settlement } from '../io/settled.js';
 import { Connection, type Handler } from './connection.js';
 
 export type { Handler } from './connection.js';
@@ -24,6 +27,8 @@ export interface ServerOptions {
   idleTimeout?: number;
   /** Limits of the chunked decoder for request bodies. */
   chunked?: ChunkedDecoderOptions;
+  /** Send a Date field (RFC 9110 section 6.6.1) with every response that lacks one. Default true. */
+  sendDate?: boolean;
   /** Unread request body bytes discarded after a response before the connection is closed instead. */
   maxDrainBytes?: number;
   /** Called with errors no exchange can receive (a failing handler after its response began). */
@@ -32,19 +37,8 @@ export interface ServerOptions {
   onClientError?: (error: Error) => void;
 }
 
-export interface H1Server {
-  /** Starts listening; resolves with the bound address. */
-  listen(port?: number, host?: string): Promise<AddressInfo>;
-  /**
-   * Stops accepting connections and closes idle ones; exchanges in progress finish first unless
-   * `force`, which destroys every connection. Resolves once every connection is gone.
-   */
-  close(options?: { force?: boolean }): Promise<void>;
-  /** Connections currently open. */
-  readonly connections: number;
-  /** The underlying net or tls server. */
-  readonly server: NetServer;
-}
+/** `listen()`'s arguments: those of `net.Server.listen`, its callback last. */
+type ListenArgs = Parameters<NetServer['listen']>;
 
 const defaults = { ...DEFAULT_HEAD_LIMITS, headTimeout: 30_000, idleTimeout: 5_000 };
 
@@ -52,46 +46,113 @@ const defaults = { ...DEFAULT_HEAD_LIMITS, headTimeout: 30_000, idleTimeout: 5_0
  * A standalone HTTP/1.1 server built from the h1kit parts: heads parsed by llhttp, bodies by the
  * chunked decoder, heads written by the serializer. Every request becomes a `DuplexExchange`
  * whose request body can be read while the response is written. No timeout ever cuts an active
- * exchange; only a slow head and an idle keep-alive connection are timed.
+ * exchange; only a slow head and an idle keep-alive connection are timed. It keeps `net.Server`'s
+ * conventions: `listen()` in all its forms, `address()`, and the 'listening', 'connection',
+ * 'error' and 'close' events, and it works under `node:cluster` as any `net.Server` does.
  */
-export function createServer(handler: Handler, options: ServerOptions = {}): H1Server {
-  const settings = { ...defaults, ...options };
-  const connections = new Set<Connection>();
-  let closing = false;
-  const host = {
-    forget: (connection: Connection) => connections.delete(connection),
-    closing: () => closing,
-  };
-  const onSocket = (socket: Socket): void => {
-    if (closing) {
-      socket.destroy();
-      return;
-    }
-    connections.add(new Connection(socket, handler, settings, host));
-  };
-  const server = options.tls
-    ? createTlsServer({ ...options.tls, allowHalfOpen: true }, onSocket)
-    : createNetServer({ allowHalfOpen: true }, onSocket);
+export class H1Server extends EventEmitter {
+  /** The underlying net or tls server. */
+  readonly server: NetServer;
+  private readonly live = new Set<Connection>();
+  private closing = false;
 
-  return {
-    server,
-    get connections() {
-      return connections.size;
-    },
-    listen(port = 0, host = '127.0.0.1') {
-      return new Promise((resolve, reject) => {
-        server.once('error', reject);
-        server.listen(port, host, () => {
-          server.off('error', reject);
-          resolve(server.address() as AddressInfo);
-        });
-      });
-    },
-    close({ force = false } = {}) {
-      closing = true;
-      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
-      for (const connection of connections) connection.shutdown(force);
-      return closed;
-    },
-  };
+  constructor(handler: Handler, options: ServerOptions = {}) {
+    super();
+    const settings = { ...defaults, ...options };
+    const host = {
+      forget: (connection: Connection) => this.live.delete(connection),
+      closing: () => this.closing,
+    };
+    const onSocket = (socket: Socket): void => {
+      if (this.closing) socket.destroy();
+      else this.live.add(new Connection(socket, handler, settings, host));
+    };
+    this.server = options.tls
+      ? createTlsServer({ ...options.tls, allowHalfOpen: true }, onSocket)
+      : createNetServer({ allowHalfOpen: true }, onSocket);
+    const connectionEvent = options.tls ? 'secureConnection' : 'connection';
+    this.server.on(connectionEvent, (socket: Socket) => this.emit('connection', socket));
+    this.server.on('listening', () => this.emit('listening'));
+    this.server.on('close', () => this.emit('close'));
+    // As net.Server does: an 'error' nobody listens for throws, unless a listen() promise takes it.
+    this.server.on('error', (error) => {
+      const taken = this.listenTakes(error);
+      if (!taken || this.listenerCount('error') > 0) this.emit('error', error);
+    });
+  }
+
+  /** Connections currently open. */
+  get connections(): number {
+    return this.live.size;
+  }
+
+  /**
+   * Starts listening, with `net.Server.listen`'s arguments (port and host, an options object, a
+   * Unix socket path, a callback); with none, on a free port of 127.0.0.1. Resolves with
+   * `address()` once listening; rejects if listening fails.
+   */
+  listen(): Promise<AddressInfo>;
+  listen(
+    port: number,
+    host?: string,
+    backlog?: number,
+    callback?: () => void,
+  ): Promise<AddressInfo>;
+  listen(port: number, callback?: () => void): Promise<AddressInfo>;
+  listen(path: string, backlog?: number, callback?: () => void): Promise<string>;
+  listen(options: ListenOptions, callback?: () => void): Promise<AddressInfo | string>;
+  listen(...args: unknown[]): Promise<AddressInfo | string> {
+    const settled = settlement<AddressInfo | string>();
+    const onError = (error: Error): void => {
+      this.pendingListens.delete(onError);
+      this.server.off('listening', onListening);
+      settled.reject(error);
+    };
+    const onListening = (): void => {
+      this.pendingListens.delete(onError);
+      settled.resolve(this.server.address() as AddressInfo | string);
+    };
+    this.pendingListens.add(onError);
+    this.server.once('listening', onListening);
+    const forwarded = (args.length === 0 ? [0, '127.0.0.1'] : args) as ListenArgs;
+    this.server.listen(...forwarded);
+    return settled.promise;
+  }
+
+  /** The bound address, as `net.Server.address()`: null before listening. */
+  address(): AddressInfo | string | null {
+    return this.server.address();
+  }
+
+  /**
+   * Stops accepting connections and closes idle ones; exchanges in progress finish first unless
+   * `force`, which destroys every connection. Resolves once every connection is gone; a callback,
+   * as `net.Server.close` takes, is called then too.
+   */
+  close(options?: { force?: boolean } | ((error?: Error) => void)): Promise<void> {
+    const force = typeof options === 'object' && options.force === true;
+    this.closing = true;
+    const closed = new Promise<void>((resolve) =>
+      this.server.close((error) => {
+        if (typeof options === 'function') options(error);
+        resolve();
+      }),
+    );
+    for (const connection of this.live) connection.shutdown(force);
+    return closed;
+  }
+
+  private readonly pendingListens = new Set<(error: Error) => void>();
+
+  /** A listen() call waiting on this error takes it: its promise rejects instead. */
+  private listenTakes(error: Error): boolean {
+    if (this.pendingListens.size === 0) return false;
+    for (const reject of [...this.pendingListens]) reject(error);
+    return true;
+  }
+}
+
+/** Creates an `H1Server`; see there. */
+export function createServer(handler: Handler, options: ServerOptions = {}): H1Server {
+  return new H1Server(handler, options);
 }

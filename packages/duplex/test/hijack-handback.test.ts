@@ -1,0 +1,112 @@
+// A hijacked exchange that ends cleanly gives its connection back to node:http for the next
+// request, with the bytes read past it kept; one whose handler took the connection raw does not.
+import { createServer as createHttpServer, type Server } from 'node:http';
+import type { Socket } from 'node:net';
+import { type DuplexExchange, enableHijack } from '@h1kit/duplex';
+import { afterEach, describe, expect, it } from 'vitest';
+import { collect } from '../../../testkit/bytes.js';
+import { closeServer, listen, rawClient, statusLines } from './helpers.js';
+
+const servers: Server[] = [];
+afterEach(async () => {
+  await Promise.all(servers.splice(0).map(closeServer));
+});
+
+/** A node:http server answering `node <url>`, with requests to /take* hijacked and echoed. */
+async function server(onSocket?: (socket: Socket) => void): Promise<number> {
+  const http = createHttpServer((req, res) => res.end(`node ${req.url}`));
+  servers.push(http);
+  enableHijack(
+    http,
+    (req) => req.url!.startsWith('/take'),
+    async (hijacked) => {
+      if (hijacked.req.url === '/take-raw') onSocket?.(hijacked.socket);
+      const exchange: DuplexExchange = hijacked.exchange();
+      const body = await collect(exchange.body);
+      const text = `took ${body.toString('latin1')}`;
+      exchange.respond(200, { 'Content-Length': text.length }).end(text);
+    },
+  );
+  return listen(http);
+}
+
+describe('a hijacked connection handed back to node:http', () => {
+  it('serves the next request through node:http, with the bytes read ahead kept', async () => {
+    const port = await server();
+    const client = await rawClient(port);
+    // All four in one write: node:http reads past the first head, the hijack reads past the body.
+    client.write(
+      'POST /take HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\n\r\nabc' +
+        'GET /a HTTP/1.1\r\nHost: x\r\n\r\n' +
+        'POST /take HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\n\r\nxy' +
+        'GET /b HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n',
+    );
+    const text = await client.untilEnd();
+    expect(text.match(/took [a-z]+|node \/[a-z]+/g)).toEqual([
+      'took abc',
+      'node /a',
+      'took xy',
+      'node /b',
+    ]);
+    expect(statusLines(text)).toHaveLength(4);
+    // Only the last request asked for the connection to close.
+    expect(text.match(/Connection: close/gi)).toHaveLength(1);
+    client.close();
+  });
+
+  it('keeps no listener behind across many hijacked exchanges on one connection', async () => {
+    const port = await server();
+    const client = await rawClient(port);
+    const warnings: Error[] = [];
+    const onWarning = (warning: Error): void => {
+      warnings.push(warning);
+    };
+    process.on('warning', onWarning);
+    try {
+      for (let i = 0; i < 30; i++) {
+        client.write(
+          `POST /take HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\n\r\n${i % 10}${i % 10}`,
+        );
+        await client.until((t) => (t.match(/took /g)?.length ?? 0) === i + 1);
+      }
+      client.write('GET /last HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n');
+      const text = await client.untilEnd();
+      expect(text.match(/took \d\d/g)).toHaveLength(30);
+      expect(text.endsWith('node /last')).toBe(true);
+      client.close();
+    } finally {
+      process.off('warning', onWarning);
+    }
+    expect(warnings.filter((w) => w.name === 'MaxListenersExceededWarning')).toEqual([]);
+  });
+
+  it('closes instead when the handler took the socket raw', async () => {
+    const taken: Socket[] = [];
+    const port = await server((socket) => taken.push(socket));
+    const client = await rawClient(port);
+    client.write(
+      'POST /take-raw HTTP/1.1\r\nHost: x\r\nContent-Length: 1\r\n\r\nz' +
+        'GET /never HTTP/1.1\r\nHost: x\r\n\r\n',
+    );
+    const text = await client.untilEnd();
+    expect(taken).toHaveLength(1);
+    expect(text).toMatch(/took z$/);
+    expect(text).not.toMatch(/node \/never/);
+    client.close();
+  });
+
+  it('closes after a request that asks it to (Connection: close, HTTP/1.0)', async () => {
+    const port = await server();
+    for (const head of [
+      'POST /take HTTP/1.1\r\nHost: x\r\nConnection: close\r\nContent-Length: 1\r\n\r\nq',
+      'POST /take HTTP/1.0\r\nContent-Length: 1\r\n\r\nq',
+    ]) {
+      const client = await rawClient(port);
+      client.write(`${head}GET /never HTTP/1.1\r\nHost: x\r\n\r\n`);
+      const text = await client.untilEnd();
+      expect(text).toMatch(/Connection: close\r\n/i);
+      expect(text).toMatch(/took q$/);
+      client.close();
+    }
+  });
+});
