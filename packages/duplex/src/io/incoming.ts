@@ -76,7 +76,12 @@ export class IncomingBody extends Readable implements WireConsumer {
    */
   begin(): void {
     if (this.framing.kind === 'none' || (this.framing.kind === 'length' && this.remaining === 0)) {
-      this.completeWith(EMPTY);
+      // Nothing to read: the wire, never taken, is left alone (the next message may hold it).
+      this.state = 'complete';
+      this.push(null);
+      const done = this.onComplete;
+      this.onComplete = undefined;
+      done?.();
       return;
     }
     this.wire.attach(this, false);

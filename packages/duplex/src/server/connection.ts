@@ -39,6 +39,10 @@ export class Connection {
   private readonly reader: HeadReader;
   private exchange: DuplexExchange | undefined;
   private timer: NodeJS.Timeout | undefined;
+  /** When the timer fires, and the deadline it serves (see `arm`). */
+  private firesAt = 0;
+  private deadline = Number.POSITIVE_INFINITY;
+  private onDeadline: (() => void) | undefined;
   private closed = false;
   /** The socket is corked until the end of this tick: what the tick answers leaves in one write. */
   private corked = false;
@@ -52,10 +56,7 @@ export class Connection {
     socket.setNoDelay(true);
     this.wire = new Wire(socket);
     this.reader = new HeadReader(this.wire, 'request', settings, {
-      started: () =>
-        this.arm(this.settings.headTimeout, () =>
-          this.reject(408, new H1Error(DuplexErrorCode.HEAD_TIMEOUT, 'request head timed out')),
-        ),
+      started: () => this.arm(this.settings.headTimeout, this.headTimedOut),
       head: (head) => this.start(head),
       invalid: (error) => {
         const tooLarge =
@@ -80,7 +81,7 @@ export class Connection {
   }
 
   private awaitHead(timeout: number): void {
-    this.arm(timeout, () => this.socket.destroy());
+    this.arm(timeout, this.idleTimedOut);
     this.reader.read();
   }
 
@@ -169,23 +170,61 @@ export class Connection {
     this.socket.uncork();
   };
 
+  private readonly headTimedOut = (): void => {
+    this.reject(408, new H1Error(DuplexErrorCode.HEAD_TIMEOUT, 'request head timed out'));
+  };
+
+  private readonly idleTimedOut = (): void => {
+    this.socket.destroy();
+  };
+
+  /**
+   * Sets the one deadline a connection has at a time (head or idle). One timer serves them all:
+   * moving a deadline later, or clearing it, leaves the timer as it is, and when it fires early it
+   * sleeps again for the rest; only a deadline earlier than the timer starts a new one. So a
+   * request costs no timer of its own.
+   */
   private arm(ms: number, onTimeout: () => void): void {
-    this.disarm();
-    if (ms > 0 && Number.isFinite(ms)) {
-      this.timer = setTimeout(onTimeout, ms);
-      this.timer.unref();
+    if (!(ms > 0 && Number.isFinite(ms))) {
+      this.disarm();
+      return;
     }
+    const now = performance.now();
+    this.deadline = now + ms;
+    this.onDeadline = onTimeout;
+    if (this.timer === undefined || this.firesAt > this.deadline) this.schedule(ms, now);
   }
 
   private disarm(): void {
-    if (this.timer) clearTimeout(this.timer);
-    this.timer = undefined;
+    this.deadline = Number.POSITIVE_INFINITY;
+    this.onDeadline = undefined;
   }
+
+  private schedule(ms: number, now: number): void {
+    if (this.timer !== undefined) clearTimeout(this.timer);
+    this.timer = setTimeout(this.tick, ms);
+    this.timer.unref();
+    this.firesAt = now + ms;
+  }
+
+  private readonly tick = (): void => {
+    this.timer = undefined;
+    if (this.onDeadline === undefined) return;
+    const now = performance.now();
+    if (now < this.deadline) {
+      this.schedule(this.deadline - now, now);
+      return;
+    }
+    const onTimeout = this.onDeadline;
+    this.disarm();
+    onTimeout();
+  };
 
   private cleanup(): void {
     if (this.closed) return;
     this.closed = true;
     this.disarm();
+    if (this.timer !== undefined) clearTimeout(this.timer);
     this.reader.close();
     this.host.forget(this);
   }

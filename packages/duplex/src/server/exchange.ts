@@ -7,40 +7,19 @@ import { checkFinalStatus, checkInterimStatus, isTunnel } from '../io/framing-pl
 import { IncomingBody } from '../io/incoming.js';
 import type { FieldPairs, RequestHead } from '../io/message.js';
 import type { OutgoingBody } from '../io/outgoing.js';
-import { settlement } from '../io/settled.js';
+import { Outcome } from '../io/settled.js';
 import type { Wire } from '../io/wire.js';
+import {
+  DEFAULT_MAX_DRAIN_BYTES,
+  type ExchangeInit,
+  type Reading,
+  type Writing,
+} from './exchange-types.js';
 import { ExpectContinue } from './expect-continue.js';
 import { openResponse, type RespondOptions } from './response.js';
 
+export type { ExchangeInit } from './exchange-types.js';
 export type { RespondOptions } from './response.js';
-
-export interface ExchangeInit {
-  wire: Wire;
-  request: RequestHead;
-  /** How the request body is delimited, from `framing()`. */
-  framing: Framing;
-  /** llhttp's reading: may the connection carry another request after this one? */
-  keepAlive: boolean;
-  chunked?: ChunkedDecoderOptions;
-  /** Send a Date field with every response that does not carry one. Default true. */
-  sendDate?: boolean;
-  /** Request body bytes discarded after the response when nobody reads them; beyond, close. */
-  maxDrainBytes?: number;
-  /** Told once when the exchange is over: may the connection carry the next request (on the wire)? */
-  onDone?: (reuse: boolean) => void;
-}
-
-/**
- * The request body: still coming (`body`), all of it arrived (`done`), given up by its reader
- * (`abandoned`), no longer HTTP after a 101 or a 2xx to CONNECT (`tunnel`), and that tunnel
- * handed to the caller by `detach()` (`detached`).
- */
-type Reading = 'body' | 'done' | 'abandoned' | 'tunnel' | 'detached';
-/** The response: nothing final sent (`init`), its head written (`head`), its body open, done. */
-type Writing = 'init' | 'head' | 'body' | 'done';
-
-/** How much of an unread request body is read and dropped to keep the connection. */
-const DEFAULT_MAX_DRAIN_BYTES = 1 << 20;
 
 /**
  * One HTTP/1.1 request and its response, both streaming at once: `body` yields the request body
@@ -50,70 +29,64 @@ const DEFAULT_MAX_DRAIN_BYTES = 1 << 20;
  */
 export class DuplexExchange {
   readonly request: RequestHead;
-  /** The decoded request body. */
-  readonly body: IncomingBody;
   readonly socket: Wire['socket'];
   /** The response body, once `respond()` was called. */
   response: OutgoingBody | undefined;
-  /** Resolves when both bodies are complete; rejects when the connection failed first. */
-  readonly done: Promise<void>;
 
   private readonly wire: Wire;
+  private readonly framing: Framing;
+  private readonly chunked: ChunkedDecoderOptions | undefined;
   private readonly maxDrainBytes: number;
   private readonly sendDate: boolean;
+  /** The request body; made when first asked for where the request has none. */
+  private incoming: IncomingBody | undefined;
   private reading: Reading = 'body';
   private writing: Writing = 'init';
   private keepAlive: boolean;
-  private readonly expect: ExpectContinue;
+  /** Made only for a request that carries Expect. */
+  private readonly expect: ExpectContinue | undefined;
   /** The handler returned (or settled): an unread body will not be read by it any more. */
   private handlerSettled = false;
   private over = false;
-  private failure: Error | undefined;
-  private controller: AbortController | undefined;
+  private readonly outcome = new Outcome();
   private onDone: ((reuse: boolean) => void) | undefined;
-  private readonly settled = settlement<void>();
 
   constructor(init: ExchangeInit) {
     this.wire = init.wire;
     this.socket = init.wire.socket;
     this.request = init.request;
+    this.framing = init.framing;
+    this.chunked = init.chunked;
     this.keepAlive = init.keepAlive;
     this.maxDrainBytes = init.maxDrainBytes ?? DEFAULT_MAX_DRAIN_BYTES;
     this.sendDate = init.sendDate !== false;
     this.onDone = init.onDone;
-    this.done = this.settled.promise;
-    this.expect = new ExpectContinue(init.request, this.socket);
-    this.body = new IncomingBody({
-      framing: init.framing,
-      wire: init.wire,
-      chunked: init.chunked,
-      onFirstRead:
-        this.expect.state === 'waiting'
-          ? () => this.expect.answer(this.writing !== 'init')
-          : undefined,
-      onComplete: () => {
-        if (this.reading === 'body') this.reading = 'done';
-        this.advance();
-      },
-    });
-    this.body.on('error', (error) => {
-      if (this.body.state === 'failed') this.finish(false, error);
-      else this.abandonBody();
-    });
-    this.body.on('close', () => {
-      if (this.body.state === 'destroyed') this.abandonBody();
-    });
+    if (init.request.headers.expect !== undefined) {
+      this.expect = new ExpectContinue(init.request, this.socket);
+    }
     this.socket.once('close', this.onSocketClose);
-    this.body.begin();
+    const framing = init.framing;
+    if (framing.kind === 'none' || (framing.kind === 'length' && framing.length === 0)) {
+      this.reading = 'done';
+    } else {
+      this.incoming = this.openBody();
+    }
+  }
+
+  /** The decoded request body. */
+  get body(): IncomingBody {
+    this.incoming ??= this.openBody();
+    return this.incoming;
+  }
+
+  /** Resolves when both bodies are complete; rejects when the connection failed first. */
+  get done(): Promise<void> {
+    return this.outcome.done;
   }
 
   /** Aborted when the connection is lost before the exchange is complete. */
   get signal(): AbortSignal {
-    if (!this.controller) {
-      this.controller = new AbortController();
-      if (this.failure) this.controller.abort(this.failure);
-    }
-    return this.controller.signal;
+    return this.outcome.signal;
   }
 
   /** Request trailer fields; complete once `body` has ended. */
@@ -141,7 +114,7 @@ export class DuplexExchange {
     checkFinalStatus(status);
     const tunnel = isTunnel(this.request.method, status);
     // A body its reader already gave up will not be read to its end: say the connection closes.
-    const bodyGivenUp = this.body.destroyed && this.body.state !== 'complete';
+    const bodyGivenUp = this.incoming?.destroyed === true && this.incoming.state !== 'complete';
     const opened = openResponse(
       this.socket,
       this.request,
@@ -153,7 +126,7 @@ export class DuplexExchange {
       {
         beforeHead: () => {
           // `body.pipe(respond(200))` answers before its first read: a 2xx wants the body.
-          if (status < 300 && status !== 101 && this.reading === 'body') this.expect.answer(false);
+          if (status < 300 && status !== 101 && this.reading === 'body') this.expect?.answer(false);
           if (tunnel) this.reading = 'tunnel';
           this.writing = 'head';
         },
@@ -171,6 +144,30 @@ export class DuplexExchange {
     this.response = response;
     this.writing = 'body';
     return response;
+  }
+
+  private openBody(): IncomingBody {
+    const expect = this.expect;
+    const body = new IncomingBody({
+      framing: this.framing,
+      wire: this.wire,
+      chunked: this.chunked,
+      onFirstRead:
+        expect?.state === 'waiting' ? () => expect.answer(this.writing !== 'init') : undefined,
+      onComplete: () => {
+        if (this.reading === 'body') this.reading = 'done';
+        this.advance();
+      },
+    });
+    body.on('error', (error) => {
+      if (body.state === 'failed') this.finish(false, error);
+      else this.abandonBody();
+    });
+    body.on('close', () => {
+      if (body.state === 'destroyed') this.abandonBody();
+    });
+    body.begin();
+    return body;
   }
 
   /** Sends an interim 1xx response (103 Early Hints, ...) before the final one. */
@@ -253,7 +250,7 @@ export class DuplexExchange {
       body.readableFlowing === true;
     if (beingRead || !this.handlerSettled) return;
     // A client told to wait for 100 Continue that never got it may never send the body.
-    if (this.expect.bodyMayNeverCome) {
+    if (this.expect?.bodyMayNeverCome) {
       this.finish(false);
       return;
     }
@@ -278,20 +275,20 @@ export class DuplexExchange {
       this.wire.detach();
       closeGracefully(this.socket);
     }
-    const body = this.body;
-    if (!body.destroyed && this.reading !== 'detached' && (error || body.state === 'open')) {
+    const body = this.incoming;
+    if (
+      body &&
+      !body.destroyed &&
+      this.reading !== 'detached' &&
+      (error || body.state === 'open')
+    ) {
       body.destroy(error ?? connectionClosed('the exchange ended before the request body did'));
     }
-    if (error) {
-      if (this.response && !this.response.destroyed) this.response.destroy(error);
-      this.failure = error;
-      this.controller?.abort(error);
-    }
+    if (error && this.response && !this.response.destroyed) this.response.destroy(error);
     const onDone = this.onDone;
     this.onDone = undefined;
     onDone?.(reuse && !error);
-    if (error) this.settled.reject(error);
-    else this.settled.resolve();
+    this.outcome.end(error);
   }
 
   private readonly onSocketClose = (): void => {

@@ -1,0 +1,34 @@
+// What a DuplexExchange is made with, and the states it moves through (hyper's conn.rs keeps
+// the same two: reading and writing, each an enum).
+import type { ChunkedDecoderOptions } from '@h1kit/chunked';
+import type { Framing } from '@h1kit/headers';
+import type { RequestHead } from '../io/message.js';
+import type { Wire } from '../io/wire.js';
+
+export interface ExchangeInit {
+  wire: Wire;
+  request: RequestHead;
+  /** How the request body is delimited, from `framing()`. */
+  framing: Framing;
+  /** llhttp's reading: may the connection carry another request after this one? */
+  keepAlive: boolean;
+  chunked?: ChunkedDecoderOptions;
+  /** Send a Date field with every response that does not carry one. Default true. */
+  sendDate?: boolean;
+  /** Request body bytes discarded after the response when nobody reads them; beyond, close. */
+  maxDrainBytes?: number;
+  /** Told once when the exchange is over: may the connection carry the next request (on the wire)? */
+  onDone?: (reuse: boolean) => void;
+}
+
+/**
+ * The request body: still coming (`body`), all of it arrived (`done`), given up by its reader
+ * (`abandoned`), no longer HTTP after a 101 or a 2xx to CONNECT (`tunnel`), and that tunnel
+ * handed to the caller by `detach()` (`detached`).
+ */
+export type Reading = 'body' | 'done' | 'abandoned' | 'tunnel' | 'detached';
+/** The response: nothing final sent (`init`), its head written (`head`), its body open, done. */
+export type Writing = 'init' | 'head' | 'body' | 'done';
+
+/** How much of an unread request body is read and dropped to keep the connection. */
+export const DEFAULT_MAX_DRAIN_BYTES = 1 << 20;
