@@ -113,6 +113,16 @@ export class HeadWriter implements FieldVisitor {
    * 5.1), and keeping them would only make the value read back differently.
    */
   field(name: string, value: string | number): void {
+    const known = knownLines.get(name);
+    const line = known?.get(value);
+    if (line !== undefined) {
+      this.reserve(line.length);
+      this.bytes.set(line, this.pos);
+      this.pos += line.length;
+      return;
+    }
+    const lineStart = this.pos;
+    const given = value;
     if (typeof value === 'number') {
       if (!Number.isFinite(value)) {
         throw new H1Error(
@@ -152,7 +162,39 @@ export class HeadWriter implements FieldVisitor {
     bytes[pos++] = 0x0d;
     bytes[pos++] = 0x0a;
     this.pos = pos;
+    rememberLine(name, given, known, bytes, lineStart, pos);
   }
+}
+
+/**
+ * Field lines that passed validation before, as their bytes, by name and value: a server sends
+ * the same few lines (Content-Type, Cache-Control, Server, a Date for a whole second) again and
+ * again, and copying checked bytes is cheaper than checking each char anew. Bounded in names,
+ * values per name and line length, so that values that never repeat (ids, lengths) or a caller
+ * inventing names cannot grow it without limit.
+ */
+const knownLines = new Map<string, Map<string | number, Uint8Array>>();
+const LINE_NAMES_MAX = 256;
+const LINE_VALUES_MAX = 16;
+const LINE_BYTES_MAX = 256;
+
+function rememberLine(
+  name: string,
+  value: string | number,
+  known: Map<string | number, Uint8Array> | undefined,
+  bytes: Uint8Array,
+  start: number,
+  end: number,
+): void {
+  if (end - start > LINE_BYTES_MAX) return;
+  if (known === undefined) {
+    if (knownLines.size >= LINE_NAMES_MAX) return;
+    known = new Map();
+    knownLines.set(name, known);
+  } else if (known.size >= LINE_VALUES_MAX) {
+    return;
+  }
+  known.set(value, bytes.slice(start, end));
 }
 
 /**
