@@ -23,6 +23,6 @@ export default defineConfig({
     testTimeout: 30_000,
     hookTimeout: 30_000,
     pool: 'forks',
-    setupFiles: ['fuzz/setup.ts'],
+    setupFiles: ['testkit/setup.ts'],
   },
 });

@@ -13,5 +13,3 @@ export function loadCorpus(name: string): CorpusEntry[] {
   const url = new URL(`./corpus/${name}.json`, import.meta.url);
   return JSON.parse(readFileSync(url, 'utf8')) as CorpusEntry[];
 }
-
-export const latin1 = (text: string): Uint8Array => Buffer.from(text, 'latin1');

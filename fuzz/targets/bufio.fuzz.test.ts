@@ -4,7 +4,7 @@ import { fc, test } from '@fast-check/vitest';
 import { BufferedReader } from '@h1kit/bufio';
 import { describe } from 'vitest';
 import { commands, runOverReadable } from '../../packages/bufio/test/reader-model.js';
-import { delivery, streamBytes } from '../arbitraries/bufio.js';
+import { delivery, streamBytes } from '../../testkit/arbitraries/bufio.js';
 
 describe('fuzz: BufferedReader against its model', () => {
   test.prop([

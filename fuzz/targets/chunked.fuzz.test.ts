@@ -1,13 +1,14 @@
 // Fuzz targets for @h1kit/chunked: agreement with llhttp (Node's parser) on generated bodies and on
 // mutations of them. Where the two disagree, the disagreement must be one of the differences
-// listed in the package README, each a named flag of the model dialects in oracles/chunked.ts:
-// the RFC 9112 dialect must predict h1kit and the llhttp dialect must predict llhttp.
+// listed in the package README, each a named flag of the model dialects in
+// testkit/oracles/chunked.ts: the RFC 9112 dialect must predict h1kit and the llhttp dialect must
+// predict llhttp.
 import { fc, test } from '@fast-check/vitest';
 import { ChunkedErrorCode } from '@h1kit/chunked';
 import { describe, expect, it } from 'vitest';
-import { chunkedBody, mutate, mutation } from '../arbitraries/chunked.js';
-import { segment } from '../arbitraries/http.js';
-import { latin1, loadCorpus } from '../corpus.js';
+import { chunkedBody, mutate, mutation } from '../../testkit/arbitraries/chunked.js';
+import { segment } from '../../testkit/arbitraries/http.js';
+import { bytes } from '../../testkit/bytes.js';
 import {
   CHUNKED_HEAD,
   h1kitDecode,
@@ -16,8 +17,9 @@ import {
   modelDecode,
   type Outcome,
   RFC_9112,
-} from '../oracles/chunked.js';
-import { llhttpParse } from '../oracles/llhttp.js';
+} from '../../testkit/oracles/chunked.js';
+import { llhttpParse } from '../../testkit/oracles/llhttp.js';
+import { loadCorpus } from '../corpus.js';
 
 const cuts = fc.array(fc.nat(), { maxLength: 16 });
 
@@ -41,7 +43,7 @@ function expectAgreement(wire: Uint8Array, ours: Outcome, theirs: Outcome): void
 
 describe('fuzz: chunked bodies against llhttp', () => {
   it.each(loadCorpus('chunked'))('corpus: $why', ({ input }) => {
-    const wire = latin1(input);
+    const wire = bytes(input);
     const ours = h1kitDecode([wire]);
     expect(h1kitDecode([...wire].map((b) => Uint8Array.of(b)))).toEqual(ours);
     expect(ours.ok).toBe(modelDecode(wire, RFC_9112).ok);
@@ -75,7 +77,7 @@ describe('fuzz: chunked bodies against llhttp', () => {
 
 describe('deliberate differences from llhttp, one pinned example each', () => {
   const both = (text: string) => {
-    const wire = latin1(text);
+    const wire = bytes(text);
     return { h1kit: h1kitDecode([wire]).ok, llhttp: llhttpDecode([wire]).ok };
   };
 
@@ -103,7 +105,7 @@ describe('deliberate differences from llhttp, one pinned example each', () => {
 
   it('chunk-ext bytes are limited per message; llhttp (Node) limits them per chunk', () => {
     const chunk = `1;${'e'.repeat(999)}\r\nx\r\n`;
-    const wire = latin1(`${chunk.repeat(17)}0\r\n\r\n`);
+    const wire = bytes(`${chunk.repeat(17)}0\r\n\r\n`);
     expect(h1kitDecode([wire])).toMatchObject({
       code: ChunkedErrorCode.CHUNK_EXTENSIONS_TOO_LARGE,
     });
@@ -115,9 +117,9 @@ describe('deliberate differences from llhttp, one pinned example each', () => {
   });
 
   it('a chunk-size above 2^53 - 1 is refused at once; llhttp reads sizes up to 2^64 - 1', () => {
-    const line = latin1('20000000000000\r\n');
+    const line = bytes('20000000000000\r\n');
     expect(h1kitDecode([line])).toMatchObject({ code: ChunkedErrorCode.CHUNK_SIZE_TOO_LARGE });
-    const theirs = llhttpParse('request', [latin1(CHUNKED_HEAD), line], { finish: false });
+    const theirs = llhttpParse('request', [bytes(CHUNKED_HEAD), line], { finish: false });
     expect(theirs.error).toBeUndefined();
   });
 });

@@ -28,11 +28,22 @@ import {
   requestSpec,
   smugglingShape,
   wireMutation,
-} from '../arbitraries/duplex.js';
-import { originTarget, segment } from '../arbitraries/http.js';
-import { latin1, loadCorpus } from '../corpus.js';
-import { h1kitDecode, LLHTTP, llhttpDecode, modelDecode, RFC_9112 } from '../oracles/chunked.js';
-import { type LlhttpMessage, type LlhttpResult, llhttpParse } from '../oracles/llhttp.js';
+} from '../../testkit/arbitraries/duplex.js';
+import { originTarget, segment } from '../../testkit/arbitraries/http.js';
+import { bytes, text } from '../../testkit/bytes.js';
+import {
+  h1kitDecode,
+  LLHTTP,
+  llhttpDecode,
+  modelDecode,
+  RFC_9112,
+} from '../../testkit/oracles/chunked.js';
+import {
+  type LlhttpMessage,
+  type LlhttpResult,
+  llhttpParse,
+} from '../../testkit/oracles/llhttp.js';
+import { loadCorpus } from '../corpus.js';
 
 /** How long a case may take from the client's half-close to the server's close: a hang beyond. */
 const CASE_BOUND_MS = 3000;
@@ -340,7 +351,7 @@ const pairsOf = (flat: readonly string[]): Array<[string, string]> => {
   return pairs;
 };
 
-const show = (bytes: Uint8Array): string => JSON.stringify(Buffer.from(bytes).toString('latin1'));
+const show = (wire: Uint8Array): string => JSON.stringify(text(wire));
 
 /**
  * Laws (a) and (b): nothing escaped as an uncaught error, the server closed within the bound,
@@ -604,7 +615,7 @@ describe.each(['standalone', 'hijack'] as const)('fuzz: the %s server on real so
   const target = kind === 'hijack' ? originTarget().map((t) => `/h${t}`) : originTarget();
 
   it.each(loadCorpus('duplex'))('corpus: $why', async ({ input }) => {
-    const wire = latin1(input);
+    const wire = bytes(input);
     for (const pieces of [[wire], [...wire].map((b) => Uint8Array.of(b))]) {
       const outcome = await run(kind, pieces);
       expectWellFormed(kind, wire, outcome);

@@ -8,9 +8,10 @@ import {
   serializeRequestHead,
 } from '@h1kit/headers';
 import { describe, expect, it } from 'vitest';
-import { fieldPairs, segment } from '../arbitraries/http.js';
-import { latin1, loadCorpus } from '../corpus.js';
-import { llhttpParse } from '../oracles/llhttp.js';
+import { fieldPairs, segment } from '../../testkit/arbitraries/http.js';
+import { bytes } from '../../testkit/bytes.js';
+import { llhttpParse } from '../../testkit/oracles/llhttp.js';
+import { loadCorpus } from '../corpus.js';
 
 const fieldByte = fc.constantFrom(
   0x41,
@@ -38,8 +39,8 @@ function ourParse(bytes: Uint8Array): Array<[string, string]> | 'reject' {
 
 describe('fuzz: field sections', () => {
   it.each(loadCorpus('field-lines'))('corpus: $why', ({ input }) => {
-    const ours = ourParse(latin1(input));
-    const theirs = llhttpParse('request', [latin1(`GET / HTTP/1.1\r\n${input}`)], {
+    const ours = ourParse(bytes(input));
+    const theirs = llhttpParse('request', [bytes(`GET / HTTP/1.1\r\n${input}`)], {
       finish: false,
       single: true,
     });

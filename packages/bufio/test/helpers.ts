@@ -3,7 +3,7 @@
 import { once } from 'node:events';
 import { connect, createServer, type Server, type Socket } from 'node:net';
 import { Readable, Writable } from 'node:stream';
-import type { Delivery } from '../../../fuzz/arbitraries/bufio.js';
+import type { Delivery } from '../../../testkit/arbitraries/bufio.js';
 
 export const SOURCE_ERROR = 'source failed on purpose';
 
@@ -81,10 +81,6 @@ export function recordingSink(
       : {}),
   });
   return Object.assign(sink, { recorded });
-}
-
-export function concat(chunks: readonly Uint8Array[]): Uint8Array {
-  return new Uint8Array(Buffer.concat(chunks));
 }
 
 /** A listening loopback server; `accepted` yields its connections in order. */

@@ -4,8 +4,9 @@
 import { fc } from '@fast-check/vitest';
 import { type BufferedReader, BufioErrorCode, H1Error } from '@h1kit/bufio';
 import { expect } from 'vitest';
-import { DELIM, type Delivery, type Ending } from '../../../fuzz/arbitraries/bufio.js';
-import { concat, feed, SOURCE_ERROR } from './helpers.js';
+import { DELIM, type Delivery, type Ending } from '../../../testkit/arbitraries/bufio.js';
+import { concat } from '../../../testkit/bytes.js';
+import { feed, SOURCE_ERROR } from './helpers.js';
 
 const LF = 0x0a;
 const CR = 0x0d;

@@ -4,7 +4,7 @@
 import { fc, test } from '@fast-check/vitest';
 import { BufferedReader } from '@h1kit/bufio';
 import { describe } from 'vitest';
-import { delivery, streamBytes } from '../../../fuzz/arbitraries/bufio.js';
+import { delivery, streamBytes } from '../../../testkit/arbitraries/bufio.js';
 import { loopback, socketPair, turns } from './helpers.js';
 import { commands, drainMatches, Model, runOverReadable } from './reader-model.js';
 

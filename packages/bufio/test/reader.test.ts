@@ -5,21 +5,8 @@ import { PassThrough, Readable } from 'node:stream';
 import { BufferedReader, BufioErrorCode, H1Error } from '@h1kit/bufio';
 import { H1Error as HeadersH1Error } from '@h1kit/headers';
 import { describe, expect, it } from 'vitest';
-import { concat, turns } from './helpers.js';
-
-const bytes = (s: string) => new Uint8Array(Buffer.from(s, 'latin1'));
-const text = (b: Uint8Array | null | undefined) =>
-  b == null ? b : Buffer.from(b.buffer, b.byteOffset, b.length).toString('latin1');
-
-async function collect(stream: AsyncIterable<Uint8Array>): Promise<string> {
-  const chunks: Uint8Array[] = [];
-  for await (const chunk of stream) chunks.push(new Uint8Array(chunk));
-  return text(concat(chunks))!;
-}
-
-function codeOf(error: unknown): string | undefined {
-  return error instanceof H1Error ? error.code : undefined;
-}
+import { bytes, codeOf, collect, text } from '../../../testkit/bytes.js';
+import { turns } from './helpers.js';
 
 const EVENTS = ['data', 'end', 'error', 'close', 'readable'] as const;
 const listeners = (s: Readable) => EVENTS.map((e) => s.listenerCount(e));
@@ -181,7 +168,7 @@ describe('listeners, release and hand-off', () => {
     const reader = new BufferedReader(source);
     expect(listeners(source)).not.toEqual(before);
     source.end('x');
-    expect(await collect(reader)).toBe('x');
+    expect(text(await collect(reader))).toBe('x');
     expect(listeners(source)).toEqual(before);
   });
 
@@ -198,7 +185,7 @@ describe('listeners, release and hand-off', () => {
     expect(source.readableFlowing).toBeNull();
     expect(text(head)).toBe('ad|abc|');
     source.end('rest');
-    expect(await collect(source)).toBe('rest');
+    expect(text(await collect(source))).toBe('rest');
     await expect(reader.read()).rejects.toSatisfy((e) => codeOf(e) === BufioErrorCode.RELEASED);
   });
 
@@ -222,7 +209,7 @@ describe('listeners, release and hand-off', () => {
     await expect(reader.peek(1)).rejects.toSatisfy((e) => codeOf(e) === BufioErrorCode.RELEASED);
     source.write('and ');
     source.end('more');
-    expect(await collect(stream)).toBe('head and more');
+    expect(text(await collect(stream))).toBe('head and more');
     expect(source.destroyed || source.readableEnded).toBe(true);
   });
 

@@ -6,16 +6,12 @@ import { createServer, type IncomingMessage, type Server } from 'node:http';
 import { connect, type Socket } from 'node:net';
 import { type BufferedReader, BufioErrorCode, H1Error, recover } from '@h1kit/bufio';
 import { afterEach, describe, expect, it } from 'vitest';
-import { concat, loopback, socketPair, turns } from './helpers.js';
-
-const bytes = (s: string) => new Uint8Array(Buffer.from(s, 'latin1'));
-const text = (b: Uint8Array) => Buffer.from(b.buffer, b.byteOffset, b.length).toString('latin1');
+import { bytes, collect, text } from '../../../testkit/bytes.js';
+import { loopback, socketPair, turns } from './helpers.js';
 
 /** Everything the reader yields until the end of the stream. */
 async function readAll(reader: BufferedReader): Promise<string> {
-  const chunks: Uint8Array[] = [];
-  for await (const chunk of reader) chunks.push(new Uint8Array(chunk));
-  return text(concat(chunks));
+  return text(await collect(reader));
 }
 
 /** Reads from a socket until `pattern` has arrived, then pauses it; returns all it read. */

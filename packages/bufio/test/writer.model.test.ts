@@ -5,7 +5,8 @@ import { once } from 'node:events';
 import { fc, test } from '@fast-check/vitest';
 import { BufferedWriter } from '@h1kit/bufio';
 import { describe, expect } from 'vitest';
-import { concat, loopback, recordingSink, socketPair } from './helpers.js';
+import { concat } from '../../../testkit/bytes.js';
+import { loopback, recordingSink, socketPair } from './helpers.js';
 
 interface Model {
   written: Uint8Array[];

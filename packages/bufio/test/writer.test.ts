@@ -1,11 +1,10 @@
 // BufferedWriter behaviour beyond the model: how writes reach the sink (gathered, corked, by
 // reference), when flush and write resolve, and how failures of the sink surface.
 import { Writable } from 'node:stream';
-import { BufferedWriter, BufioErrorCode, H1Error } from '@h1kit/bufio';
+import { BufferedWriter, BufioErrorCode } from '@h1kit/bufio';
 import { describe, expect, it } from 'vitest';
+import { codeOf } from '../../../testkit/bytes.js';
 import { loopback, recordingSink, SOURCE_ERROR, socketPair, turns } from './helpers.js';
-
-const codeOf = (e: unknown) => (e instanceof H1Error ? e.code : undefined);
 
 describe('how bytes reach the sink', () => {
   it('small writes are gathered into one chunk, sent by flush', async () => {

@@ -2,14 +2,19 @@
 import { fc, test } from '@fast-check/vitest';
 import { ChunkedDecoder, encodeChunk, encodeLastChunk } from '@h1kit/chunked';
 import { describe, expect } from 'vitest';
-import { chunkExtList, chunkedBody, mutate, mutation } from '../../../fuzz/arbitraries/chunked.js';
-import { fieldPairs, segment } from '../../../fuzz/arbitraries/http.js';
-import { h1kitDecode, modelDecode, RFC_9112 } from '../../../fuzz/oracles/chunked.js';
+import {
+  chunkExtList,
+  chunkedBody,
+  mutate,
+  mutation,
+} from '../../../testkit/arbitraries/chunked.js';
+import { fieldPairs, segment } from '../../../testkit/arbitraries/http.js';
+import { text } from '../../../testkit/bytes.js';
+import { h1kitDecode, modelDecode, RFC_9112 } from '../../../testkit/oracles/chunked.js';
 
 const cuts = fc.array(fc.nat(), { maxLength: 24 });
 /** Each segment in an ArrayBuffer of its own, so that a view's `buffer` names its push. */
 const ownBuffers = (parts: Uint8Array[]): Uint8Array[] => parts.map((p) => p.slice());
-const latin1 = (bytes: Uint8Array): string => Buffer.from(bytes).toString('latin1');
 
 /** Bytes a chunked parser finds interesting, and some it should not. */
 const wireByte = fc.oneof(
@@ -69,7 +74,7 @@ describe('chunked laws', () => {
           expect(view.byteOffset).toBeGreaterThanOrEqual(part.byteOffset);
           expect(view.byteOffset + view.length).toBeLessThanOrEqual(part.byteOffset + part.length);
           expect(view.length).toBeGreaterThan(0);
-          payload += latin1(view);
+          payload += text(view);
         }
       }
       expect(payload).toBe(body.payload);
@@ -115,7 +120,7 @@ describe('chunked laws', () => {
       expect(done).toBe(true);
       expect(Buffer.concat(payload)).toEqual(Buffer.concat(views));
       // One size line: the size of everything gathered.
-      expect(latin1(pieces[0]!)).toBe(`${Buffer.concat(views).length.toString(16)}\r\n`);
+      expect(text(pieces[0]!)).toBe(`${Buffer.concat(views).length.toString(16)}\r\n`);
     },
   );
 

@@ -1,8 +1,7 @@
 import { ChunkedDecoder, ChunkedErrorCode, H1Error } from '@h1kit/chunked';
 import { describe, expect, it } from 'vitest';
-import { h1kitDecode } from '../../../fuzz/oracles/chunked.js';
-
-const bytes = (s: string): Buffer => Buffer.from(s, 'latin1');
+import { bytes, thrown } from '../../../testkit/bytes.js';
+import { h1kitDecode } from '../../../testkit/oracles/chunked.js';
 
 /** Decodes `wire` whole and one byte per push; both must agree, then the outcome is returned. */
 function decode(wire: string, options?: ConstructorParameters<typeof ChunkedDecoder>[0]) {
@@ -245,7 +244,7 @@ describe('ChunkedDecoder: lifecycle', () => {
     const decoder = new ChunkedDecoder();
     expect(decoder.push(bytes('0\r\n\r\n')).done).toBe(true);
     for (const more of ['x', '']) {
-      const error = catchError(() => decoder.push(bytes(more)));
+      const error = thrown(() => decoder.push(bytes(more)));
       expect(error).toBeInstanceOf(H1Error);
       expect(error).toMatchObject({ code: ChunkedErrorCode.CHUNKED_BODY_ENDED, offset: 5 });
     }
@@ -255,10 +254,10 @@ describe('ChunkedDecoder: lifecycle', () => {
 
   it('throws the same H1Error from every call after a fault', () => {
     const decoder = new ChunkedDecoder();
-    const first = catchError(() => decoder.push(bytes('5\r\nhellox')));
+    const first = thrown(() => decoder.push(bytes('5\r\nhellox')));
     expect(first).toMatchObject({ code: ChunkedErrorCode.EXPECTED_CRLF, offset: 8 });
-    expect(catchError(() => decoder.push(bytes('\r\n0\r\n\r\n')))).toBe(first);
-    expect(catchError(() => decoder.finish())).toBe(first);
+    expect(thrown(() => decoder.push(bytes('\r\n0\r\n\r\n')))).toBe(first);
+    expect(thrown(() => decoder.finish())).toBe(first);
   });
 
   it('refuses input that is not a Uint8Array with a TypeError, leaving the decoder usable', () => {
@@ -285,13 +284,13 @@ describe('ChunkedDecoder: lifecycle', () => {
         throw cause;
       },
     });
-    const error = catchError(() => decoder.push(bytes('1;sig=x\r\na\r\n0\r\n\r\n')));
+    const error = thrown(() => decoder.push(bytes('1;sig=x\r\na\r\n0\r\n\r\n')));
     expect(error).toMatchObject({
       code: ChunkedErrorCode.INVALID_CHUNK_EXTENSION,
       offset: 8,
       cause,
     });
-    expect(catchError(() => decoder.finish())).toBe(error);
+    expect(thrown(() => decoder.finish())).toBe(error);
   });
 
   it('keeps a trailer section cut across pushes though the caller reuses its buffer', () => {
@@ -308,12 +307,3 @@ describe('ChunkedDecoder: lifecycle', () => {
     expect(Buffer.from(result.rest).toString()).toBe('rest');
   });
 });
-
-function catchError(fn: () => unknown): unknown {
-  try {
-    fn();
-  } catch (error) {
-    return error;
-  }
-  throw new Error('did not throw');
-}

@@ -13,14 +13,7 @@ import {
   H1Error,
 } from '@h1kit/chunked';
 import { describe, expect, it } from 'vitest';
-
-const text = (parts: Uint8Array[]): string => Buffer.concat(parts).toString('latin1');
-
-async function collect(stream: AsyncIterable<Uint8Array>): Promise<string> {
-  const parts: Uint8Array[] = [];
-  for await (const part of stream) parts.push(part);
-  return text(parts);
-}
+import { collect, text } from '../../../testkit/bytes.js';
 
 /** A wire of `chunks` chunks of `size` bytes each, cut into 64 KiB reads. */
 function wirePieces(chunks: number, size: number): Buffer[] {
@@ -36,7 +29,7 @@ describe('ChunkedEncoderTransform', () => {
   it('frames each write, skips empty ones, and ends with trailers computed at the end', async () => {
     let seen = 0;
     const encoder = new ChunkedEncoderTransform({ trailers: () => ({ 'X-Bytes': seen }) });
-    const output = collect(encoder);
+    const output = collect(encoder).then((b) => text(b));
     for (const piece of ['hello', '', ' world']) {
       seen += piece.length;
       encoder.write(piece);
@@ -64,7 +57,7 @@ describe('ChunkedEncoderTransform', () => {
       );
       const encoder = new ChunkedEncoderTransform({ trailers: [['X-Check', 'ok']] });
       encoder.pipe(socket, { end: false });
-      const response = collect(socket);
+      const response = collect(socket).then((b) => text(b));
       encoder.write('first ');
       encoder.end('second');
       const raw = await response;
@@ -117,12 +110,12 @@ describe('ChunkedDecoderTransform', () => {
           socket.off('data', onHead);
           socket.pause();
           const decoder = new ChunkedDecoderTransform();
-          const body = collect(decoder);
+          const body = collect(decoder).then((b) => text(b));
           decoder.on('end', async () => {
             socket.unpipe(decoder);
             socket.end('HTTP/1.1 204 No Content\r\nConnection: close\r\n\r\n');
             server.close();
-            resolve({ body: await body, trailers: decoder.trailers, rest: text([decoder.rest]) });
+            resolve({ body: await body, trailers: decoder.trailers, rest: text(decoder.rest) });
           });
           decoder.write(head.subarray(end + 4));
           socket.pipe(decoder);
@@ -154,13 +147,13 @@ describe('ChunkedDecoderTransform', () => {
     const decoder = new ChunkedDecoderTransform();
     const events: string[] = [];
     decoder.on('trailers', (t) => events.push(`trailers ${JSON.stringify(t)}`));
-    const body = collect(decoder).then((b) => events.push(`end ${b}`));
+    const body = collect(decoder).then((b) => events.push(`end ${text(b)}`));
     decoder.write('3\r\nabc\r\n0\r\nA: 1\r\n\r\nGET ');
     decoder.write('/ HTTP/1.1\r\n');
     decoder.end();
     await body;
     expect(events).toEqual(['trailers [["A","1"]]', 'end abc']);
-    expect(text([decoder.rest])).toBe('GET / HTTP/1.1\r\n');
+    expect(text(decoder.rest)).toBe('GET / HTTP/1.1\r\n');
   });
 
   it('fails with the H1Error of the fault', async () => {

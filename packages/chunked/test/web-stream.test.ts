@@ -9,15 +9,7 @@ import {
   H1Error,
 } from '@h1kit/chunked';
 import { describe, expect, it } from 'vitest';
-
-const bytes = (s: string): Uint8Array => Buffer.from(s, 'latin1');
-const text = (parts: Uint8Array[]): string => Buffer.concat(parts).toString('latin1');
-
-async function collect(stream: ReadableStream<Uint8Array>): Promise<Uint8Array[]> {
-  const parts: Uint8Array[] = [];
-  for await (const part of stream) parts.push(part);
-  return parts;
-}
+import { bytes, collect, text } from '../../../testkit/bytes.js';
 
 describe('ChunkedEncoderStream and ChunkedDecoderStream', () => {
   it('round-trip payload and trailers through both', async () => {
@@ -45,7 +37,7 @@ describe('ChunkedEncoderStream and ChunkedDecoderStream', () => {
     const payload = collect(decoder.readable);
     await writer.write(bytes('2\r\nok\r\n0\r\n\r\nNEXT'));
     expect(text(await payload)).toBe('ok');
-    expect(text([decoder.rest])).toBe('NEXT');
+    expect(text(decoder.rest)).toBe('NEXT');
     await expect(writer.write(bytes('more'))).rejects.toThrow(TypeError);
   });
 

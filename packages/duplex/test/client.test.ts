@@ -1,11 +1,23 @@
-import { once } from 'node:events';
-import { createServer as createHttpServer, type Server } from 'node:http';
+import { getEventListeners, once } from 'node:events';
+import { createServer as createHttpServer, type IncomingMessage, type Server } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
 import { createServer as createNetServer } from 'node:net';
 import { Transform } from 'node:stream';
+import type { TLSSocket } from 'node:tls';
 import { type ClientExchange, createServer, H1Error, type H1Server, request } from '@h1kit/duplex';
 import { afterEach, describe, expect, it } from 'vitest';
-import { closeServer, collect, listen, selfSignedCertificate } from './helpers.js';
+import { collect } from '../../../testkit/bytes.js';
+import {
+  BOUND_MS,
+  closeServer,
+  httpServers,
+  inTime,
+  listen,
+  selfSignedCertificate,
+  standaloneServers,
+  TextReader,
+  within,
+} from './helpers.js';
 
 const servers: Server[] = [];
 const h1servers: H1Server[] = [];
@@ -13,6 +25,8 @@ afterEach(async () => {
   await Promise.all(servers.splice(0).map(closeServer));
   await Promise.all(h1servers.splice(0).map((s) => s.close({ force: true })));
 });
+const serve = standaloneServers();
+const httpServer = httpServers();
 
 function lineEchoServer(): Server {
   const server = createHttpServer((req, res) => {
@@ -24,17 +38,15 @@ function lineEchoServer(): Server {
 }
 
 async function pingPong(exchange: ClientExchange, rounds: number): Promise<string> {
-  const response = await exchange.response;
+  const response = await inTime(exchange.response, 'the response head');
   response.body.setEncoding('latin1');
-  const lines = response.body[Symbol.asyncIterator]();
-  let answers = '';
+  const answers = new TextReader(response.body);
   for (let round = 1; round <= rounds; round++) {
     exchange.body.write(`line ${round}\n`);
-    while (!answers.includes(`line ${round}\n`)) answers += (await lines.next()).value;
+    await answers.until(`line ${round}\n`);
   }
   exchange.body.end();
-  for (let next = await lines.next(); !next.done; next = await lines.next()) answers += next.value;
-  return answers;
+  return answers.end();
 }
 
 describe('request(): the full-duplex client', () => {
@@ -63,7 +75,7 @@ describe('request(): the full-duplex client', () => {
     const { port } = await server.listen();
     const exchange = request(`http://127.0.0.1:${port}/`, { method: 'PUT' });
     const response = await exchange.response;
-    const first = await once(response.body, 'data');
+    const first = await inTime(once(response.body, 'data'), 'the first piece of the response');
     expect(Buffer.from(first[0]).toString()).toBe('early\n');
     expect(exchange.body.writableEnded).toBe(false);
     exchange.body.setTrailers({ Checksum: 'abc' });
@@ -120,7 +132,12 @@ describe('request(): the full-duplex client', () => {
       received += chunk.toString();
     });
     socket.write(' and back');
-    while (!received.endsWith(' and back')) await once(socket, 'data');
+    while (!received.endsWith(' and back')) {
+      await inTime(
+        once(socket, 'data'),
+        `the echo of " and back" (got ${JSON.stringify(received)})`,
+      );
+    }
     expect(received).toBe('hello from the other protocol and back');
     socket.destroy();
   });
@@ -155,5 +172,90 @@ describe('request(): the full-duplex client', () => {
     await expect(broken.response).rejects.toMatchObject({ code: 'ERR_H1_INVALID_HEAD' });
     cut.close();
     bad.close();
+  });
+
+  it('sends nothing and rejects when its signal is already aborted', async () => {
+    let requests = 0;
+    const { port } = await serve((exchange) => {
+      requests++;
+      exchange.respond(204).end();
+    });
+    const exchange = request(`http://127.0.0.1:${port}/`, { signal: AbortSignal.abort() });
+    const outcome = await within(
+      exchange.response.then(
+        () => 'resolved',
+        () => 'rejected',
+      ),
+      BOUND_MS,
+      'pending',
+    );
+    exchange.destroy();
+    expect({ outcome, requests }).toEqual({ outcome: 'rejected', requests: 0 });
+  });
+
+  it('removes its abort listener from the signal once the exchange is over', async () => {
+    const { port } = await serve((exchange) => {
+      exchange.respond(200, { 'Content-Length': 2 }).end('ok');
+    });
+    const controller = new AbortController();
+    for (let i = 0; i < 3; i++) {
+      const exchange = request(`http://127.0.0.1:${port}/`, { signal: controller.signal });
+      const response = await exchange.response;
+      expect((await collect(response.body)).toString()).toBe('ok');
+      await inTime(once(exchange.socket, 'close'), `the close of connection ${i + 1}`);
+    }
+    // A long-lived signal (one per page, per job) must not collect one listener per request.
+    expect(getEventListeners(controller.signal, 'abort')).toHaveLength(0);
+  });
+
+  it('sends no server name (SNI) for an IP-literal https: URL', async () => {
+    const { key, cert } = selfSignedCertificate();
+    let servername: string | false | null | undefined;
+    const { port } = await serve(
+      (exchange) => {
+        servername = (exchange.socket as TLSSocket).servername;
+        exchange.respond(204).end();
+      },
+      { tls: { key, cert } },
+    );
+    const exchange = request(`https://127.0.0.1:${port}/`, { tls: { ca: cert } });
+    await collect((await exchange.response).body);
+    // RFC 6066 section 3: "Literal IPv4 and IPv6 addresses are not permitted in HostName".
+    expect(servername).toBeFalsy();
+  });
+
+  it('sends a CONNECT request without body framing', async () => {
+    const server = httpServer();
+    const connected = new Promise<IncomingMessage>((resolve) => {
+      server.on('connect', (req: IncomingMessage, socket) => {
+        socket.on('error', () => {});
+        socket.end('HTTP/1.1 200 Connection Established\r\n\r\n');
+        resolve(req);
+      });
+    });
+    const port = await listen(server);
+    const exchange = request(`http://127.0.0.1:${port}/`, { method: 'CONNECT' });
+    const req = await inTime(connected, 'the CONNECT request at node:http');
+    exchange.destroy();
+    // RFC 9110 section 9.3.6: a CONNECT request has no content; chunked framing on it would be
+    // read as tunnel bytes by the proxy.
+    expect(req.headers['transfer-encoding']).toBeUndefined();
+    expect(req.headers['content-length']).toBeUndefined();
+  });
+
+  it('client: a response whose small body is not read still completes, and the connection closes', async () => {
+    const { port } = await serve((exchange) => {
+      exchange.respond(200, { 'Content-Length': 2 }).end('hi');
+    });
+    const exchange = request(`http://127.0.0.1:${port}/`);
+    try {
+      const response = await exchange.response;
+      expect(response.status).toBe(200);
+      const closed = once(exchange.socket, 'close').then(() => 'closed');
+      expect(await within(closed, BOUND_MS, 'still open')).toBe('closed');
+      expect(response.body.complete).toBe(true);
+    } finally {
+      exchange.destroy();
+    }
   });
 });

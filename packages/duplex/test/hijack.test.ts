@@ -1,4 +1,6 @@
+import { spawn } from 'node:child_process';
 import { once } from 'node:events';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import {
   createServer as createHttpServer,
   request as httpRequest,
@@ -6,6 +8,9 @@ import {
   type Server,
 } from 'node:http';
 import { createServer as createHttpsServer, request as httpsRequest } from 'node:https';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import {
   type DuplexExchange,
   enableHijack,
@@ -13,16 +18,22 @@ import {
   type HijackedRequest,
   hijack,
 } from '@h1kit/duplex';
+import { build } from 'esbuild';
 import { afterEach, describe, expect, it } from 'vitest';
 import { WebSocket, WebSocketServer } from 'ws';
+import { collect } from '../../../testkit/bytes.js';
 import { upgradeRouting } from '../src/server/node-http.js';
 import {
+  BOUND_MS,
   closeServer,
-  collect,
+  httpServers,
+  inTime,
   listen,
   rawClient,
   selfSignedCertificate,
   statusLines,
+  TextReader,
+  within,
 } from './helpers.js';
 
 const servers: Server[] = [];
@@ -34,6 +45,8 @@ function track<T extends Server>(server: T): T {
   servers.push(server);
   return server;
 }
+
+const httpServer = httpServers();
 
 /** Echoes each line of the request body as soon as it arrives. */
 async function lineEcho(exchange: DuplexExchange): Promise<void> {
@@ -66,18 +79,16 @@ async function pingPong(
   };
   const req = https ? httpsRequest(options) : httpRequest(options);
   req.flushHeaders();
-  const [res] = (await once(req, 'response')) as [IncomingMessage];
+  const [res] = (await inTime(once(req, 'response'), 'the response head')) as [IncomingMessage];
   res.setEncoding('latin1');
-  const lines = res[Symbol.asyncIterator]();
-  let answers = '';
+  const answers = new TextReader(res);
   for (let round = 1; round <= rounds; round++) {
     if (gapMs > 0) await new Promise((resolve) => setTimeout(resolve, gapMs));
     req.write(`line ${round}\n`);
-    while (!answers.includes(`echo: line ${round}\n`)) answers += (await lines.next()).value;
+    await answers.until(`echo: line ${round}\n`);
   }
   req.end();
-  for (let next = await lines.next(); !next.done; next = await lines.next()) answers += next.value;
-  return answers;
+  return answers.end();
 }
 
 const expected = (rounds: number): string =>
@@ -98,7 +109,10 @@ describe('enableHijack on a stock node:http server', () => {
     const port = await listen(server);
     const plain = await collect(
       (
-        await once(httpRequest({ port, host: '127.0.0.1', path: '/' }).end(), 'response')
+        await inTime(
+          once(httpRequest({ port, host: '127.0.0.1', path: '/' }).end(), 'response'),
+          "node:http's answer",
+        )
       )[0] as IncomingMessage,
     );
     expect(plain.toString()).toBe('plain');
@@ -252,10 +266,173 @@ describe('enableHijack on a stock node:http server', () => {
     const port = await listen(server);
     const client = await rawClient(port);
     client.write('CONNECT example.com:443 HTTP/1.1\r\nHost: example.com:443\r\n\r\nearly');
-    await client.until((t) => t.endsWith('\r\n\r\nearly'));
+    // The tunnel's answer, then the bytes sent with the head, echoed by the handler's pipe.
+    const tunnel = 'HTTP/1.1 200 Connection Established\r\n\r\n';
+    expect(await client.until((t) => t.endsWith('\r\n\r\nearly'), 'the early bytes')).toBe(
+      `${tunnel}early`,
+    );
     client.write(' late');
-    await client.until((t) => t.endsWith('early late'));
+    expect(await client.until((t) => t.endsWith('early late'), 'the late bytes')).toBe(
+      `${tunnel}early late`,
+    );
     client.close();
+  });
+
+  // The README example, run in a process of its own: src bundled by esbuild, as scripts/build does.
+  it('a request whose framing exchange() refuses does not crash a server written like the README example', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'h1kit-review-'));
+    const src = (pkg: string) =>
+      fileURLToPath(new URL(`../../${pkg}/src/index.ts`, import.meta.url));
+    try {
+      await build({
+        entryPoints: [src('duplex')],
+        bundle: true,
+        platform: 'node',
+        format: 'esm',
+        target: 'node20',
+        outfile: join(dir, 'duplex.mjs'),
+        alias: {
+          '@h1kit/headers': src('headers'),
+          '@h1kit/chunked': src('chunked'),
+          '@h1kit/bufio': src('bufio'),
+          '@h1kit/errors': src('errors'),
+        },
+        logLevel: 'silent',
+      });
+      writeFileSync(
+        join(dir, 'server.mjs'),
+        `import { createServer } from 'node:http';
+import { enableHijack } from './duplex.mjs';
+const server = createServer((req, res) => res.end('ordinary\\n'));
+enableHijack(
+  server,
+  (req) => req.url === '/echo',
+  (hijacked) => {
+    const exchange = hijacked.exchange();
+    exchange.body.pipe(exchange.respond(200, { 'Content-Type': 'text/plain' }));
+  },
+);
+server.listen(0, '127.0.0.1', () => console.log(server.address().port));
+`,
+      );
+      const child = spawn(process.execPath, [join(dir, 'server.mjs')], {
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
+      try {
+        const [line] = (await inTime(
+          once(child.stdout, 'data'),
+          'the port of the README server',
+          5 * BOUND_MS,
+        )) as [Buffer];
+        const port = Number(line.toString().trim());
+        const bad = await rawClient(port);
+        bad.write('POST /echo HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: gzip\r\n\r\nabc');
+        expect(await bad.untilEnd()).toMatch(/^HTTP\/1.1 400 /);
+        // The server must still be there for the next client.
+        let stderr = '';
+        child.stderr.on('data', (chunk: Buffer) => {
+          stderr += chunk.toString();
+        });
+        const crashed = once(child, 'exit').then(
+          () => `crashed: ${stderr.split('\n').find((line) => /Error/.test(line)) ?? stderr}`,
+        );
+        const answered = (async () => {
+          const next = await rawClient(port);
+          next.write('GET / HTTP/1.1\r\nHost: a\r\n\r\n');
+          const text = await next.until((t) => t.endsWith('ordinary\n')).catch(String);
+          next.close();
+          return text.endsWith('ordinary\n') ? 'answered' : `not answered: ${text}`;
+        })().catch((error: Error) => `not answered: ${error.message}`);
+        const result = await answered;
+        const exit = result === 'answered' ? '' : await within(crashed, BOUND_MS, 'still running');
+        expect({ result, exit }).toEqual({ result: 'answered', exit: '' });
+      } finally {
+        child.kill();
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('hands the connection over only after node:http answered every earlier request, checkContinue ones included', async () => {
+    const server = httpServer((_req, res) => res.end('ordinary'));
+    server.on('checkContinue', (req, res) => {
+      // With 100 Continue sent the connection stays open; without it node:http closes it after
+      // the final answer (and the hijacked request is then refused, see hijack.ts).
+      res.writeContinue();
+      req.resume();
+      setTimeout(() => res.end('slow'), 50);
+    });
+    enableHijack(
+      server,
+      (req) => req.url === '/take',
+      (hijacked) => {
+        const exchange = hijacked.exchange();
+        exchange.respond(200, { 'Content-Length': 6 }).end('hijack');
+      },
+    );
+    const port = await listen(server);
+    const client = await rawClient(port);
+    client.write(
+      'POST /slow HTTP/1.1\r\nHost: a\r\nExpect: 100-continue\r\nContent-Length: 0\r\n\r\nGET /take HTTP/1.1\r\nHost: a\r\n\r\n',
+    );
+    const text = await client.until((t) => t.includes('hijack'));
+    client.close();
+    // Both answered, in the order asked.
+    expect(text).toContain('slow');
+    expect(text.indexOf('slow')).toBeLessThan(text.indexOf('hijack'));
+  });
+
+  it('hijacked.exchange() frames the body from every field line, even past maxHeadersCount', async () => {
+    const server = httpServer((_req, res) => res.end());
+    const bodies: string[] = [];
+    enableHijack(
+      server,
+      () => true,
+      async (hijacked) => {
+        const exchange = hijacked.exchange();
+        const body = (await collect(exchange.body)).toString();
+        bodies.push(body);
+        exchange.respond(200, { 'Content-Length': body.length }).end(body);
+      },
+    );
+    const port = await listen(server);
+    const client = await rawClient(port);
+    // 2000 empty fields (node:http's default maxHeadersCount) then the Content-Length: 8 KiB of
+    // head, well inside the 16 KiB llhttp takes.
+    client.write(
+      `POST / HTTP/1.1\r\nHost: a\r\n${'a:\r\n'.repeat(2000)}Content-Length: 5\r\n\r\nhello`,
+    );
+    const text = await client.until((t) => t.includes('\r\n\r\n'));
+    client.close();
+    // Either the body arrives whole, or the request is refused; never read as empty.
+    if (bodies.length > 0) expect(bodies).toEqual(['hello']);
+    else expect(text).toMatch(/^HTTP\/1.1 4\d\d /);
+  });
+
+  it('refuses a hijacked HTTP/1.1 request without Host, as node:http and createServer() do', async () => {
+    let handled = 0;
+    const server = httpServer((_req, res) => res.end());
+    enableHijack(
+      server,
+      () => true,
+      (hijacked) => {
+        handled++;
+        try {
+          hijacked.exchange().respond(200, { 'Content-Length': 0 }).end();
+        } catch {
+          // exchange() may refuse the request (and answer 400) by throwing, as for framing.
+          handled--;
+        }
+      },
+    );
+    const port = await listen(server);
+    const client = await rawClient(port);
+    client.write('GET / HTTP/1.1\r\n\r\n');
+    const text = await client.until((t) => t.includes('\r\n\r\n'));
+    client.close();
+    expect(text).toMatch(/^HTTP\/1.1 400 /);
+    expect(handled).toBe(0);
   });
 });
 
@@ -294,9 +471,12 @@ describe('hijack(req, res) inside a request listener', () => {
     );
     enableHijack(server);
     const port = await listen(server);
-    const [res] = (await once(
-      httpRequest({ port, host: '127.0.0.1', method: 'POST', path: '/' }).end('body'),
-      'response',
+    const [res] = (await inTime(
+      once(
+        httpRequest({ port, host: '127.0.0.1', method: 'POST', path: '/' }).end('body'),
+        'response',
+      ),
+      "node:http's answer",
     )) as [IncomingMessage];
     expect((await collect(res)).toString()).toBe('served by node:http');
     expect(failure).toBeInstanceOf(H1Error);
@@ -319,7 +499,10 @@ describe('hijack(req, res) inside a request listener', () => {
     const port = await listen(server);
     await collect(
       (
-        await once(httpRequest({ port, host: '127.0.0.1' }).end(), 'response')
+        await inTime(
+          once(httpRequest({ port, host: '127.0.0.1' }).end(), 'response'),
+          "node:http's answer",
+        )
       )[0] as IncomingMessage,
     );
     expect((failure as H1Error).code).toBe('ERR_H1_HIJACK_UNSAFE');
@@ -410,7 +593,7 @@ describe('enableHijack beside other upgrade users', () => {
     // A hijacked full-duplex exchange while the WebSocket stays open.
     expect(await pingPong(port, '/duplex', 3)).toBe(expected(3));
     socket.send('two');
-    while (replies.length < 2) await once(socket, 'message');
+    while (replies.length < 2) await inTime(once(socket, 'message'), 'the echo of "two"');
     expect(replies).toEqual(['echo one', 'echo two']);
     socket.close();
     await once(socket, 'close');
@@ -434,7 +617,7 @@ describe('enableHijack beside other upgrade users', () => {
       /^HTTP\/1\.1 200 OK[\s\S]*not a websocket$/,
     );
     const socket = new WebSocket(`ws://127.0.0.1:${port}/theirs`);
-    const [message] = (await once(socket, 'message')) as [Buffer];
+    const [message] = (await inTime(once(socket, 'message'), 'the message of ws')) as [Buffer];
     expect(String(message)).toBe('from ws');
     socket.close();
     await once(socket, 'close');

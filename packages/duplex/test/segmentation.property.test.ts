@@ -2,8 +2,9 @@ import { createServer as createHttpServer, type Server } from 'node:http';
 import { fc, test } from '@fast-check/vitest';
 import { createServer, type DuplexExchange, enableHijack, type H1Server } from '@h1kit/duplex';
 import { afterAll, beforeAll, describe, expect } from 'vitest';
-import { segment } from '../../../fuzz/arbitraries/http.js';
-import { closeServer, collect, listen, rawClient, requestWire, tick } from './helpers.js';
+import { segment } from '../../../testkit/arbitraries/http.js';
+import { collect } from '../../../testkit/bytes.js';
+import { closeServer, listen, rawClient, requestWire, tick } from './helpers.js';
 
 /** Echoes the decoded body back with a Content-Length, and the trailers in a field. */
 async function echo(exchange: DuplexExchange): Promise<void> {

@@ -4,12 +4,16 @@ import { request as httpRequest } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import type { DuplexExchange } from '@h1kit/duplex';
 import { describe, expect, it } from 'vitest';
+import { collect } from '../../../testkit/bytes.js';
 import {
-  collect,
+  closedWithin,
+  inTime,
   rawClient,
   selfSignedCertificate,
   standaloneServers,
   statusLines,
+  TextReader,
+  tick,
 } from './helpers.js';
 
 const serve = standaloneServers();
@@ -41,21 +45,18 @@ describe('standalone server with real clients', () => {
       headers: { 'Transfer-Encoding': 'chunked' },
     });
     req.flushHeaders();
-    const [res] = (await once(req, 'response')) as [import('node:http').IncomingMessage];
+    const [res] = (await inTime(once(req, 'response'), 'the response head')) as [
+      import('node:http').IncomingMessage,
+    ];
     expect(res.statusCode).toBe(200);
     res.setEncoding('latin1');
-    const lines = res[Symbol.asyncIterator]();
-    let answers = '';
+    const lines = new TextReader(res);
     for (let round = 1; round <= 5; round++) {
       req.write(`line ${round}\n`);
-      while (!answers.includes(`echo: line ${round}\n`)) answers += (await lines.next()).value;
+      await lines.until(`echo: line ${round}\n`);
     }
     req.end();
-    for (;;) {
-      const next = await lines.next();
-      if (next.done) break;
-      answers += next.value;
-    }
+    const answers = await lines.end();
     expect(answers).toBe([1, 2, 3, 4, 5].map((n) => `echo: line ${n}\n`).join(''));
   });
 
@@ -96,10 +97,10 @@ describe('standalone server with real clients', () => {
     for (let round = 1; round <= 3; round++) {
       curl.stdin.write(`part ${round}\n`);
       // The answer to this part arrives while curl's stdin is still open: a real duplex exchange.
-      await seen(`echo: part ${round}\n`);
+      await inTime(seen(`echo: part ${round}\n`), `curl printing the echo of part ${round}`);
     }
     curl.stdin.end();
-    const [code] = await once(curl, 'close');
+    const [code] = await inTime(once(curl, 'close'), 'curl to exit');
     expect(code).toBe(0);
     expect(out).toBe('echo: part 1\necho: part 2\necho: part 3\n');
   });
@@ -406,5 +407,49 @@ describe('standalone server on raw sockets', () => {
     await second.close({ force: true });
     await stuck.untilEnd();
     expect(stuck.ended).toBe(true);
+  });
+
+  it('does not read the bytes after a 2xx answer to CONNECT as HTTP requests', async () => {
+    const seen: string[] = [];
+    const { port } = await serve((exchange) => {
+      seen.push(`${exchange.request.method} ${exchange.request.target}`);
+      exchange.respond(200).end();
+    });
+    const client = await rawClient(port);
+    client.write(
+      'CONNECT example.com:443 HTTP/1.1\r\nHost: example.com:443\r\n\r\nGET /tunnelled HTTP/1.1\r\nHost: a\r\n\r\n',
+    );
+    await client.until((t) => t.startsWith('HTTP/1.1 200 OK\r\n'));
+    await closedWithin(client);
+    client.close();
+    // After 2xx the connection is a tunnel (RFC 9110 section 9.3.6): what follows is not HTTP.
+    expect(seen).toEqual(['CONNECT example.com:443']);
+  });
+
+  it('refuses a head larger than maxHeadBytes whatever its segmentation', async () => {
+    const { port } = await serve(
+      (exchange) => {
+        exchange.respond(200, { 'Content-Length': 0, Connection: 'close' }).end();
+      },
+      { maxHeadBytes: 16384 },
+    );
+    // 40 KiB of head, most of it whitespace before a field value, written in one piece.
+    const head = `GET / HTTP/1.1\r\nHost: a\r\nX-Pad: ${' '.repeat(40_000)}v\r\n\r\n`;
+    const whole = await rawClient(port);
+    whole.write(head);
+    const inPieces = await rawClient(port);
+    for (let at = 0; at < head.length; at += 1000) {
+      inPieces.write(head.slice(at, at + 1000));
+      await tick();
+    }
+    const answers = [await whole.untilEnd(), await inPieces.untilEnd()].map(
+      (t) => statusLines(t)[0],
+    );
+    whole.close();
+    inPieces.close();
+    expect(answers).toEqual([
+      'HTTP/1.1 431 Request Header Fields Too Large',
+      'HTTP/1.1 431 Request Header Fields Too Large',
+    ]);
   });
 });

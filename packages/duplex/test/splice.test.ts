@@ -4,6 +4,7 @@
 import { once } from 'node:events';
 import { createServer as createHttpServer, type Server } from 'node:http';
 import type { Socket } from 'node:net';
+import { PassThrough } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { fc, test } from '@fast-check/vitest';
 import { ChunkedDecoder, encodeChunk } from '@h1kit/chunked';
@@ -15,18 +16,27 @@ import {
   request,
 } from '@h1kit/duplex';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { segment } from '../../../fuzz/arbitraries/http.js';
+import { segment } from '../../../testkit/arbitraries/http.js';
+import { collect } from '../../../testkit/bytes.js';
 import {
+  BOUND_MS,
+  chunkedBody,
   closeServer,
-  collect,
+  exchangeHandle,
+  holdsWithin,
+  inTime,
   listen,
   type RawClient,
   rawClient,
   requestWire,
+  StallingUploader,
+  selfSignedCertificate,
   sleep,
   standaloneServers,
   tick,
   untilChunkedBody,
+  untilStalled,
+  within,
 } from './helpers.js';
 
 type Mode = 'pipe' | 'pipeline' | 'framed';
@@ -257,12 +267,8 @@ describe('the splice, one case at a time', () => {
     };
     pump();
     // Wait until the upload stops moving.
-    const bytesRead = (): number => (exchange?.socket as Socket | undefined)?.bytesRead ?? -1;
-    let last = -2;
-    while (last !== bytesRead()) {
-      last = bytesRead();
-      await sleep(100);
-    }
+    expect(await holdsWithin(() => exchange !== undefined), 'the handler call').toBe(true);
+    await untilStalled(() => exchange.socket as Socket);
     // What the server holds: its socket's queue (one flush past the body's mark at most) and
     // one socket read; the spliced body queues nothing; everything else waits in TCP.
     expect(exchange.socket.writableLength).toBeLessThanOrEqual(3 * 65536);
@@ -293,6 +299,220 @@ describe('the splice, one case at a time', () => {
     const response = await client.response;
     expect(response.status).toBe(200);
     expect((await collect(response.body)).equals(Buffer.concat(sent))).toBe(true);
+  });
+
+  it('zero-length writes between spliced and direct writes never end a chunked body early', async () => {
+    const { port } = await serve(async (exchange) => {
+      const response = exchange.respond(200);
+      response.write('');
+      response.write(Buffer.alloc(0));
+      response.write('<');
+      exchange.body.pipe(response, { end: false });
+      response.write(new Uint8Array(0));
+      await once(exchange.body, 'end');
+      response.write('');
+      response.end('>');
+    });
+    const client = await rawClient(port);
+    client.write('POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 4\r\n\r\nbody');
+    const text = await client.until((t) => t.endsWith('0\r\n\r\n'));
+    const payload = text.slice(text.indexOf('\r\n\r\n') + 4);
+    // Exactly one last-chunk, at the very end.
+    expect(payload.indexOf('\r\n0\r\n\r\n')).toBe(payload.length - 7);
+    expect(chunkedBody(client.received)!.toString()).toBe('<body>');
+    client.close();
+  });
+
+  it('cork() by the user mid-splice: what is written while corked keeps its place among the spliced bytes', async () => {
+    let exchange!: DuplexExchange;
+    const { port } = await serve(async (e) => {
+      exchange = e;
+      const response = e.respond(200);
+      response.write('<');
+      e.body.pipe(response, { end: false });
+      await once(e.body, 'end');
+      response.end('>');
+    });
+    const client = await rawClient(port);
+    client.write('POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n');
+    await client.until((t) => t.includes('abc'));
+    const response = exchange.response!;
+    response.cork();
+    response.write('|');
+    client.write('3\r\ndef\r\n');
+    await sleep(50);
+    response.uncork();
+    client.write('0\r\n\r\n');
+    expect((await untilChunkedBody(client)).toString()).toBe('<abc|def>');
+    client.close();
+  });
+
+  it('TLS: a large spliced echo under backpressure arrives whole and in order', async () => {
+    const { key, cert } = selfSignedCertificate();
+    const { port } = await serve((exchange) => void exchange.body.pipe(exchange.respond(200)), {
+      tls: { key, cert },
+    });
+    const client = request(`https://127.0.0.1:${port}/`, {
+      method: 'POST',
+      tls: { ca: cert },
+    });
+    const sent: Buffer[] = [];
+    for (let i = 0; i < 96; i++) sent.push(Buffer.alloc(37 * 1024 + i, i));
+    const pump = (async () => {
+      for (const block of sent) {
+        if (!client.body.write(block)) await once(client.body, 'drain');
+      }
+      client.body.end();
+    })();
+    const response = await client.response;
+    // Read slowly at first so the server's splice meets a full TLS socket.
+    await sleep(200);
+    const echoed = await collect(response.body);
+    await pump;
+    expect(echoed.equals(Buffer.concat(sent))).toBe(true);
+  });
+});
+
+describe("a body unpiped from a splice reads on (the splice's outstanding read is released)", () => {
+  /** An echo spliced with `{ end: false }` whose client reads nothing: the splice has paused the wire. */
+  async function stalledSplice(): Promise<{ exchange: DuplexExchange; client: StallingUploader }> {
+    const { handler, exchange: gotExchange } = exchangeHandle();
+    const { port } = await serve((e) => {
+      e.body.pipe(e.respond(200), { end: false });
+      handler(e);
+    });
+    const client = new StallingUploader(port);
+    const exchange = await inTime(gotExchange, 'the handler call');
+    await untilStalled(() => exchange.socket as Socket);
+    return { exchange, client };
+  }
+
+  it('a body unpiped while the splice waits on backpressure can still be read to its end', async () => {
+    const { exchange, client } = await stalledSplice();
+    try {
+      exchange.body.unpipe();
+      // From here the body is read the ordinary way; the client reads and finishes its upload.
+      const rest = collect(exchange.body).then((b) => b.length);
+      client.read();
+      client.finish();
+      const result = await within(rest, BOUND_MS, 'hung' as const);
+      expect(result).not.toBe('hung');
+    } finally {
+      client.close();
+    }
+  });
+
+  // Fails before this change too: exchange.drain() only adds a 'data' listener, which does not
+  // resume a body explicitly paused (unpipe() pauses). With the splice, resume() would not help
+  // either: the Readable's state.reading, set by the splice's first _read, blocks every _read.
+  it('an unread body left after unpipe() is drained once the handler is done, freeing the connection', async () => {
+    const { exchange, client } = await stalledSplice();
+    try {
+      // Stop echoing and end the response; the handler has returned, so the exchange must drain
+      // the rest of the body (or close past maxDrainBytes) — either way, the exchange settles.
+      exchange.body.unpipe();
+      exchange.response!.end();
+      client.read();
+      client.finish();
+      const settled = exchange.done.then(
+        () => 'settled',
+        () => 'settled',
+      );
+      expect(await within(settled, BOUND_MS, 'hung')).toBe('settled');
+    } finally {
+      client.close();
+    }
+  });
+});
+
+describe('a spliced body still behaves as a piped Readable', () => {
+  it("'data' listeners added after pipe(response) see every byte, as with any pipe", async () => {
+    let counted!: Promise<number>;
+    const { port } = await serve((exchange) => {
+      exchange.body.pipe(exchange.respond(200));
+      counted = new Promise((resolve) => {
+        let n = 0;
+        exchange.body.on('data', (chunk: Uint8Array) => {
+          n += chunk.length;
+        });
+        exchange.body.on('end', () => resolve(n));
+      });
+    });
+    const client = await rawClient(port);
+    client.write('POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 5\r\n\r\nhello');
+    expect((await untilChunkedBody(client)).toString()).toBe('hello');
+    expect(await within(counted, BOUND_MS, -1)).toBe(5);
+    client.close();
+  });
+
+  it('a second destination piped after the response gets every byte too (tee)', async () => {
+    let copy!: Promise<string>;
+    const { port } = await serve((exchange) => {
+      exchange.body.pipe(exchange.respond(200));
+      const mirror = new PassThrough();
+      exchange.body.pipe(mirror);
+      copy = collect(mirror).then((b) => b.toString());
+    });
+    const client = await rawClient(port);
+    client.write('POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 5\r\n\r\nhello');
+    expect((await untilChunkedBody(client)).toString()).toBe('hello');
+    expect(await within(copy, BOUND_MS, 'hung')).toBe('hello');
+    client.close();
+  });
+
+  it("emits 'unpipe' on the response when a { end: false } splice finishes, as Readable.pipe does", async () => {
+    const { port } = await serve(async (exchange) => {
+      const response = exchange.respond(200);
+      exchange.body.pipe(response, { end: false });
+      const unpiped = once(response, 'unpipe').then(() => 'unpipe');
+      const result = await within(unpiped, BOUND_MS, 'no unpipe');
+      response.end(`|${result}`);
+    });
+    const client = await rawClient(port);
+    client.write('POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 5\r\n\r\nhello');
+    expect((await untilChunkedBody(client)).toString()).toBe('hello|unpipe');
+    client.close();
+  });
+
+  it('pause() on a piped body stops the flow until resume(), as with any pipe', async () => {
+    let exchange!: DuplexExchange;
+    const { port } = await serve((e) => {
+      exchange = e;
+      e.body.pipe(e.respond(200));
+      e.body.pause();
+    });
+    const client = await rawClient(port);
+    client.write('POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n');
+    await client.until((t) => t.includes('\r\n\r\n'));
+    await sleep(100);
+    const whilePaused = client.text().slice(client.text().indexOf('\r\n\r\n') + 4);
+    exchange.body.resume();
+    client.write('0\r\n\r\n');
+    expect((await untilChunkedBody(client)).toString()).toBe('hello');
+    expect(whilePaused).toBe('');
+    client.close();
+  });
+
+  it('pipe() after a partial read() splices the rest with no byte lost or repeated', async () => {
+    const { port } = await serve(async (exchange) => {
+      const body = exchange.body;
+      const response = exchange.respond(200);
+      let first: Buffer | null = null;
+      while (first === null) {
+        await once(body, 'readable');
+        first = body.read(3) as Buffer | null;
+      }
+      response.write(first);
+      body.pipe(response);
+    });
+    const client = await rawClient(port);
+    client.write('POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n');
+    await client.until((t) => t.includes('abc'));
+    client.write('3\r\ndef\r\n');
+    await tick();
+    client.write('2\r\ngh\r\n0\r\n\r\n');
+    expect((await untilChunkedBody(client)).toString()).toBe('abcdefgh');
+    client.close();
   });
 });
 

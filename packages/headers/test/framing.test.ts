@@ -12,7 +12,7 @@ import {
   llhttpDiffers,
   llhttpFraming,
   llhttpVersion,
-} from '../../../fuzz/oracles/llhttp.js';
+} from '../../../testkit/oracles/llhttp.js';
 
 type Pairs = Array<[string, string]>;
 

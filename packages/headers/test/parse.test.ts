@@ -1,10 +1,9 @@
 import { fc, test } from '@fast-check/vitest';
 import { H1Error, parseFieldLines, serializeFieldLines } from '@h1kit/headers';
 import { describe, expect, it } from 'vitest';
-import { fieldPairs, segment } from '../../../fuzz/arbitraries/http.js';
-import { llhttpParse } from '../../../fuzz/oracles/llhttp.js';
-
-const bytes = (s: string): Uint8Array => Buffer.from(s, 'latin1');
+import { fieldPairs, segment } from '../../../testkit/arbitraries/http.js';
+import { bytes } from '../../../testkit/bytes.js';
+import { llhttpParse } from '../../../testkit/oracles/llhttp.js';
 
 function failure(
   input: string,

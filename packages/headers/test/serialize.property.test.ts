@@ -12,8 +12,8 @@ import {
   llhttpMethod,
   originTarget,
   token,
-} from '../../../fuzz/arbitraries/http.js';
-import { llhttpParse } from '../../../fuzz/oracles/llhttp.js';
+} from '../../../testkit/arbitraries/http.js';
+import { llhttpParse } from '../../../testkit/oracles/llhttp.js';
 
 const shape = fc.constantFrom<FieldShape>('object', 'pairs', 'flat', 'map');
 // Reason phrases as llhttp reads them back: it drops nothing but the leading SP separator.

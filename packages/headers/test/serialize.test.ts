@@ -1,22 +1,6 @@
-import {
-  H1Error,
-  serializeFieldLines,
-  serializeRequestHead,
-  serializeResponseHead,
-} from '@h1kit/headers';
+import { serializeFieldLines, serializeRequestHead, serializeResponseHead } from '@h1kit/headers';
 import { describe, expect, it } from 'vitest';
-
-const text = (bytes: Uint8Array): string => Buffer.from(bytes).toString('latin1');
-
-function codeOf(fn: () => unknown): string | undefined {
-  try {
-    fn();
-  } catch (error) {
-    expect(error).toBeInstanceOf(H1Error);
-    return (error as H1Error).code;
-  }
-  return undefined;
-}
+import { codeOf, text, thrown } from '../../../testkit/bytes.js';
 
 describe('serializeResponseHead', () => {
   it('writes status line, field lines in order and the empty line', () => {
@@ -99,7 +83,7 @@ describe('serializeResponseHead', () => {
     ['an undefined value', { A: undefined as unknown as string }, 'ERR_H1_INVALID_FIELD_VALUE'],
     ['an object value', { A: {} as unknown as string }, 'ERR_H1_INVALID_FIELD_VALUE'],
   ])('rejects %s before producing a byte', (_why, fields, code) => {
-    expect(codeOf(() => serializeResponseHead(200, fields))).toBe(code);
+    expect(codeOf(thrown(() => serializeResponseHead(200, fields)))).toBe(code);
   });
 
   it.each([
@@ -108,27 +92,27 @@ describe('serializeResponseHead', () => {
     ['null', null, 'ERR_H1_INVALID_HEADERS'],
     ['a string', 'A: b', 'ERR_H1_INVALID_HEADERS'],
   ])('rejects fields given as %s', (_why, fields, code) => {
-    expect(codeOf(() => serializeResponseHead(200, fields as never))).toBe(code);
+    expect(codeOf(thrown(() => serializeResponseHead(200, fields as never)))).toBe(code);
   });
 
   it.each([99, 1000, 200.5, -200, Number.NaN])('rejects status %s', (status) => {
-    expect(codeOf(() => serializeResponseHead(status, {}))).toBe('ERR_H1_INVALID_STATUS');
+    expect(codeOf(thrown(() => serializeResponseHead(status, {})))).toBe('ERR_H1_INVALID_STATUS');
   });
 
   it('rejects a reason phrase with CR or LF and an unknown version', () => {
-    expect(codeOf(() => serializeResponseHead(200, {}, { reason: 'OK\r\nX: y' }))).toBe(
+    expect(codeOf(thrown(() => serializeResponseHead(200, {}, { reason: 'OK\r\nX: y' })))).toBe(
       'ERR_H1_INVALID_REASON',
     );
-    expect(codeOf(() => serializeResponseHead(200, {}, { version: '2.0' as never }))).toBe(
+    expect(codeOf(thrown(() => serializeResponseHead(200, {}, { version: '2.0' as never })))).toBe(
       'ERR_H1_INVALID_VERSION',
     );
   });
 
   it('returns heads that later heads never overwrite, and a failed head leaves earlier ones intact', () => {
     const first = serializeResponseHead(200, { A: '1' });
-    expect(codeOf(() => serializeResponseHead(200, { A: 'x'.repeat(100), B: 'bad\n' }))).toBe(
-      'ERR_H1_INVALID_FIELD_VALUE',
-    );
+    expect(
+      codeOf(thrown(() => serializeResponseHead(200, { A: 'x'.repeat(100), B: 'bad\n' }))),
+    ).toBe('ERR_H1_INVALID_FIELD_VALUE');
     const second = serializeResponseHead(201, { B: '2' });
     expect(text(first)).toBe('HTTP/1.1 200 OK\r\nA: 1\r\n\r\n');
     expect(text(second)).toBe('HTTP/1.1 201 Created\r\nB: 2\r\n\r\n');
@@ -178,7 +162,7 @@ describe('serializeRequestHead', () => {
     ['GET', '/a\tb', 'ERR_H1_INVALID_TARGET'],
     ['GET', '/caf\u00e9', 'ERR_H1_INVALID_TARGET'],
   ])('rejects method %j with target %j', (method, target, code) => {
-    expect(codeOf(() => serializeRequestHead(method, target, {}))).toBe(code);
+    expect(codeOf(thrown(() => serializeRequestHead(method, target, {})))).toBe(code);
   });
 });
 

@@ -98,6 +98,7 @@ export class H1Server extends EventEmitter {
     backlog?: number,
     callback?: () => void,
   ): Promise<AddressInfo>;
+  listen(port: number, host: string, callback?: () => void): Promise<AddressInfo>;
   listen(port: number, callback?: () => void): Promise<AddressInfo>;
   listen(path: string, backlog?: number, callback?: () => void): Promise<string>;
   listen(options: ListenOptions, callback?: () => void): Promise<AddressInfo | string>;

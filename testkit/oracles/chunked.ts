@@ -4,6 +4,7 @@
 // with the decoder. The model has a dialect switch: strict RFC grammar (what h1kit implements)
 // or llhttp's reading, whose every difference is one named flag below.
 import { ChunkedDecoder, type ChunkedDecoderOptions, H1Error } from '@h1kit/chunked';
+import { text as latin1 } from '../bytes.js';
 import { llhttpParse } from './llhttp.js';
 
 export type Outcome =
@@ -41,8 +42,6 @@ export const LLHTTP: Dialect = {
 };
 
 export const CHUNKED_HEAD = 'POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n';
-
-const latin1 = (bytes: Uint8Array): string => Buffer.from(bytes).toString('latin1');
 
 /** h1kit over `segments`, one push each, then `finish()` if the message has not ended. */
 export function h1kitDecode(segments: Uint8Array[], options?: ChunkedDecoderOptions): Outcome {
