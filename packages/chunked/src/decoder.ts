@@ -188,11 +188,7 @@ export class ChunkedDecoder {
             );
           }
           if (digit > this.maxChunkSize) {
-            throw this.fail(
-              Code.CHUNK_SIZE_TOO_LARGE,
-              `chunk-size exceeds the limit of ${this.maxChunkSize}`,
-              pos,
-            );
+            throw this.sizeTooLarge(pos);
           }
           this.remaining = digit;
           this.state = SIZE;
@@ -208,11 +204,7 @@ export class ChunkedDecoder {
           // Exact while the result stays at or below 2^53; anything larger compares above the limit.
           const size = this.remaining * 16 + digit;
           if (size > this.maxChunkSize) {
-            throw this.fail(
-              Code.CHUNK_SIZE_TOO_LARGE,
-              `chunk-size exceeds the limit of ${this.maxChunkSize}`,
-              pos,
-            );
+            throw this.sizeTooLarge(pos);
           }
           this.remaining = size;
           break;
@@ -310,6 +302,14 @@ export class ChunkedDecoder {
     } catch (error) {
       throw this.remember(error as H1Error);
     }
+  }
+
+  private sizeTooLarge(pos: number): H1Error {
+    return this.fail(
+      Code.CHUNK_SIZE_TOO_LARGE,
+      `chunk-size exceeds the limit of ${this.maxChunkSize}`,
+      pos,
+    );
   }
 
   private fail(code: string, message: string, pos: number, cause?: unknown): H1Error {

@@ -26,6 +26,12 @@ const FIELDS = { 'Content-Type': 'text/plain', 'Content-Length': BODY.length };
 
 async function serve(kind: Kind): Promise<void> {
   const ready = (port: number) => process.send!({ port });
+  // The parent asks for this process's CPU time around a measured run.
+  process.on('message', (message) => {
+    if (message !== 'cpu') return;
+    const used = process.cpuUsage();
+    process.send!({ cpu: (used.user + used.system) / 1000 });
+  });
   const port = (server: { address(): unknown }) => (server.address() as { port: number }).port;
   if (kind === RAW) {
     // Answers every request head in a read at once, with node:http's bytes for the same reply.
@@ -175,6 +181,13 @@ async function start(kind: Kind, pinned: boolean): Promise<{ child: ChildProcess
   return { child, port: message.port };
 }
 
+/** CPU time the server process has used so far, in ms. */
+async function cpuOf(child: ChildProcess): Promise<number> {
+  const reply = once(child, 'message') as Promise<[{ cpu: number }]>;
+  child.send('cpu');
+  return (await reply)[0].cpu;
+}
+
 async function stop(child: ChildProcess): Promise<void> {
   const exited = once(child, 'exit');
   child.kill();
@@ -204,6 +217,7 @@ async function main(): Promise<void> {
   for (const load of loads) {
     const rps = new Map<string, number[]>(kinds.map((k) => [k, []]));
     const p99 = new Map<string, number[]>(kinds.map((k) => [k, []]));
+    const cpu = new Map<string, number[]>(kinds.map((k) => [k, []]));
     for (let round = 0; round < rounds; round++) {
       const order = round % 2 === 0 ? kinds : [...kinds].reverse();
       for (const kind of order) {
@@ -212,11 +226,14 @@ async function main(): Promise<void> {
           // A short warm-up on the same process, so that the JIT's first choices are not timed.
           if (useWrk) await wrk(port, load, 1, pinned);
           else await nodeClient(port, load, 1);
+          const before = await cpuOf(child);
           const result = useWrk
             ? await wrk(port, load, seconds, pinned)
             : await nodeClient(port, load, seconds);
+          const used = (await cpuOf(child)) - before;
           rps.get(kind)!.push(result.rps);
           p99.get(kind)!.push(result.p99ms);
+          cpu.get(kind)!.push((used * 1000) / (result.rps * seconds));
         } finally {
           await stop(child);
         }
@@ -244,6 +261,14 @@ async function main(): Promise<void> {
         contenders,
       },
       p99,
+    );
+    summarize(
+      {
+        title: 'the same runs: server CPU per request (lower is better; ratio < 1 means cheaper)',
+        unit: 'µs',
+        contenders,
+      },
+      cpu,
     );
   }
 }

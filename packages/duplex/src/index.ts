@@ -7,7 +7,7 @@ export type { FieldPairs, FieldRecord, RequestHead, ResponseHead } from './io/me
 export type { OutgoingBody } from './io/outgoing.js';
 export type { ExchangeInit, RespondOptions } from './server/exchange.js';
 export { DuplexExchange } from './server/exchange.js';
-export type { HijackControl, HijackHandler } from './server/hijack.js';
+export type { HijackControl, HijackHandler, HijackOptions } from './server/hijack.js';
 export { enableHijack, hijack } from './server/hijack.js';
 export type { HijackedExchangeOptions } from './server/hijacked-request.js';
 export { HijackedRequest } from './server/hijacked-request.js';

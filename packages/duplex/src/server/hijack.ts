@@ -5,7 +5,12 @@ import { H1Error } from '@h1kit/headers';
 import { connectionClosed, DuplexErrorCode } from '../errors.js';
 import { refuse } from '../io/close.js';
 import { checkHijackedRequest } from './hijack-checks.js';
-import { HijackedRequest } from './hijacked-request.js';
+import {
+  HijackedRequest,
+  type HijackHandler,
+  type HijackOptions,
+  reportToConsole,
+} from './hijacked-request.js';
 import { neutralize } from './hijacked-response.js';
 import {
   canHandBack,
@@ -25,7 +30,7 @@ import {
  * request as an upgrade so that this path runs, and catches the event before any listener.
  */
 
-export type HijackHandler = (hijacked: HijackedRequest) => void | Promise<void>;
+export type { HijackHandler, HijackOptions } from './hijacked-request.js';
 
 export interface HijackControl {
   /** Hijacked connections still open. */
@@ -50,6 +55,7 @@ type MarkedRequest = IncomingMessage & { [kPending]?: Pending };
 interface Installation {
   match: ((req: IncomingMessage) => boolean) | undefined;
   onHijack: HijackHandler | undefined;
+  onError: (error: Error) => void;
   /** The request whose 'request' event is being emitted right now, if any. */
   dispatching: IncomingMessage | undefined;
   /** Responses not yet finished, per socket: a hijacked socket is handed over after them. */
@@ -70,11 +76,13 @@ export function enableHijack(
   server: Server,
   match?: (req: IncomingMessage) => boolean,
   onHijack?: HijackHandler,
+  options: HijackOptions = {},
 ): HijackControl {
   if (installations.has(server)) throw new Error('enableHijack: already enabled on this server');
   const installation: Installation = {
     match,
     onHijack,
+    onError: options.onError ?? reportToConsole,
     dispatching: undefined,
     inflight: new WeakMap(),
     connections: new Set(),
@@ -182,7 +190,7 @@ function wrapParser(installation: Installation, socket: Socket): void {
       req[kPending] = {
         res: undefined,
         keepAlive,
-        resolve: (hijacked) => runHandler(onHijack, hijacked),
+        resolve: (hijacked) => hijacked.run(onHijack, installation.onError),
         reject: () => {},
       };
       return stopAfterHead(req, socket);
@@ -289,11 +297,3 @@ function takeOver(
 }
 
 function ignore(): void {}
-
-/** Runs the handler of a request `match` selected, telling its exchange when it is done. */
-function runHandler(onHijack: HijackHandler, hijacked: HijackedRequest): void {
-  // Errors are the handler's, as in a node:http 'request' listener: not swallowed here.
-  const result = onHijack(hijacked) as unknown;
-  if (result instanceof Promise) void result.finally(() => hijacked.handlerDone());
-  else hijacked.handlerDone();
-}

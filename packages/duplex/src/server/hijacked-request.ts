@@ -4,10 +4,27 @@ import { type ReadWriter, recover } from '@h1kit/bufio';
 import type { ChunkedDecoderOptions } from '@h1kit/chunked';
 import { type Framing, H1Error } from '@h1kit/headers';
 import { DuplexErrorCode } from '../errors.js';
-import { closeGracefully } from '../io/close.js';
+import { closeGracefully, refuse } from '../io/close.js';
 import type { RequestHead } from '../io/message.js';
 import { Wire } from '../io/wire.js';
 import { DuplexExchange } from './exchange.js';
+
+/** An `enableHijack` handler: what it throws or rejects with is answered 500 and reported. */
+export type HijackHandler = (hijacked: HijackedRequest) => void | Promise<void>;
+
+export interface HijackOptions {
+  /**
+   * Told of every error an `onHijack` handler throws or rejects with, after the client got a 500
+   * (when no response had begun) and the connection was closed. Default: `console.error`, as
+   * node:http reports what it cannot answer.
+   */
+  onError?: (error: Error) => void;
+}
+
+/** The default `onError`. */
+export function reportToConsole(error: Error): void {
+  console.error(error);
+}
 
 export interface HijackedExchangeOptions {
   chunked?: ChunkedDecoderOptions;
@@ -34,6 +51,8 @@ export class HijackedRequest {
   /** Gives the connection back to node:http, while nobody took it raw. */
   private giveBack: ((rest: Uint8Array) => void) | undefined;
   private use: Use = { kind: 'none' };
+  /** The handler asked for `socket`: what it wrote there is unknown to us. */
+  private raw = false;
   private handlerSettled = false;
 
   constructor(
@@ -57,6 +76,7 @@ export class HijackedRequest {
    */
   get socket(): Socket {
     this.giveBack = undefined;
+    this.raw = true;
     return this.connection;
   }
 
@@ -99,6 +119,49 @@ export class HijackedRequest {
     this.use = { kind: 'exchange', exchange };
     if (this.handlerSettled) exchange.handlerDone();
     return exchange;
+  }
+
+  /**
+   * Runs `onHijack` for this request. What it throws or rejects with never reaches the host: the
+   * client gets a 500 when no response began, the connection closes, and `onError` is told.
+   */
+  run(onHijack: HijackHandler, onError: (error: Error) => void): void {
+    let result: unknown;
+    try {
+      result = onHijack(this);
+    } catch (error) {
+      this.failed(error, onError);
+      return;
+    }
+    if (typeof (result as PromiseLike<void> | undefined)?.then === 'function') {
+      (result as PromiseLike<void>).then(
+        () => this.handlerDone(),
+        (error: unknown) => this.failed(error, onError),
+      );
+    } else {
+      this.handlerDone();
+    }
+  }
+
+  private failed(thrown: unknown, onError: (error: Error) => void): void {
+    const error = thrown instanceof Error ? thrown : new Error(String(thrown));
+    this.giveBack = undefined;
+    const use = this.use;
+    if (use.kind === 'exchange') {
+      try {
+        if (use.exchange.response) throw error;
+        use.exchange.respond(500, { 'Content-Length': 0, Connection: 'close' }).end();
+      } catch {
+        // A response had begun (or the exchange is over): the connection cannot say 500.
+        use.exchange.destroy(error);
+      }
+    } else if (use.kind === 'none' && !this.raw) {
+      refuse(this.connection, 500);
+    } else {
+      this.connection.destroy();
+    }
+    this.handlerDone();
+    onError(error);
   }
 
   /** The onHijack handler returned or settled (see `DuplexExchange.handlerDone`). */
