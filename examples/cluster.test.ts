@@ -1,8 +1,8 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { request } from 'node:http';
 import { fileURLToPath } from 'node:url';
 import { afterEach, expect, it } from 'vitest';
+import { getText } from '../testkit/http.js';
 
 const example = fileURLToPath(new URL('./cluster.mjs', import.meta.url));
 const running: ChildProcess[] = [];
@@ -14,22 +14,6 @@ afterEach(async () => {
     await exited;
   }
 });
-
-/** One GET on a connection of its own (so that the primary hands each to the next worker). */
-function get(port: number): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const req = request({ port, host: '127.0.0.1', agent: false }, (res) => {
-      let text = '';
-      res.setEncoding('latin1');
-      res.on('data', (chunk: string) => {
-        text += chunk;
-      });
-      res.on('end', () => resolve(text));
-    });
-    req.on('error', reject);
-    req.end();
-  });
-}
 
 it('serves one port from two cluster workers, each answering in turn', async () => {
   // The example is run as a user runs it: plain node on the built package.
@@ -49,7 +33,7 @@ it('serves one port from two cluster workers, each answering in turn', async () 
   }
   const port = Number(/listening on http:\/\/127\.0\.0\.1:(\d+)/.exec(out)![1]);
   const answers = [];
-  for (let i = 0; i < 6; i++) answers.push(await get(port));
+  for (let i = 0; i < 6; i++) answers.push(await getText({ port }));
   for (const answer of answers) expect(answer).toMatch(/^served by worker \d+\n$/);
   expect(new Set(answers).size).toBe(2);
 });

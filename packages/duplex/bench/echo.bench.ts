@@ -6,14 +6,13 @@
 // its twin for its whole life, so a ratio measured between two long-lived processes says more
 // about their luck than about the code. Where `taskset` exists and there are two or more cores,
 // the client is pinned to the first core and the servers to the last, as on two machines.
-import { type ChildProcess, execFileSync, fork } from 'node:child_process';
 import { once } from 'node:events';
 import { createServer as createHttpServer } from 'node:http';
 import { connect, createServer as createNetServer, type Socket } from 'node:net';
-import { availableParallelism } from 'node:os';
 import { ChunkedDecoder, encodeChunk } from '@h1kit/chunked';
 import { createServer, enableHijack } from '@h1kit/duplex';
 import { compare, summarize } from '../../../scripts/bench-kit.js';
+import { cores, cpuOf, pin, type ServerProcess, serving, startServer } from './server-processes.js';
 
 const MiB = 1 << 20;
 const TOTAL = 256 * MiB;
@@ -39,13 +38,7 @@ const SERVERS = [
 type Kind = (typeof SERVERS)[number];
 
 async function serve(kind: Kind): Promise<void> {
-  const ready = (port: number) => process.send!({ port });
-  // The parent asks for this process's CPU time around a measured run.
-  process.on('message', (message) => {
-    if (message !== 'cpu') return;
-    const used = process.cpuUsage();
-    process.send!({ cpu: (used.user + used.system) / 1000 });
-  });
+  const ready = serving;
   const address = (server: { address(): unknown }) => (server.address() as { port: number }).port;
   if (kind === RAW) {
     // The ceiling: the socket options the HTTP servers use (no Nagle), nothing else.
@@ -90,37 +83,18 @@ async function serve(kind: Kind): Promise<void> {
   }
 }
 
-const cores = availableParallelism();
-/** Pins every thread of `pid` to `cpu`; false where taskset is missing or refuses. */
-function pin(pid: number, cpu: number): boolean {
-  if (cores < 2) return false;
-  try {
-    execFileSync('taskset', ['-a', '-p', '-c', String(cpu), String(pid)], { stdio: 'ignore' });
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-interface Running {
-  child: ChildProcess;
-  port: number;
-}
-
 /** One fresh process per server kind, pinned to the last core when the client is pinned. */
 class Fleet {
-  private readonly running = new Map<Kind, Running>();
+  private readonly running = new Map<Kind, ServerProcess>();
 
   constructor(private readonly pinned: boolean) {}
 
   async start(kinds: readonly Kind[]): Promise<void> {
     for (const kind of kinds) {
-      const child = kind.endsWith(AT_BASELINE)
-        ? fork(BASELINE!, ['--serve', kind.slice(0, -AT_BASELINE.length)], { stdio: 'inherit' })
-        : fork(process.argv[1]!, ['--serve', kind], { stdio: 'inherit' });
-      const [message] = (await once(child, 'message')) as [{ port: number }];
-      if (this.pinned) pin(child.pid!, cores - 1);
-      this.running.set(kind, { child, port: message.port });
+      const started = kind.endsWith(AT_BASELINE)
+        ? await startServer(BASELINE!, kind.slice(0, -AT_BASELINE.length), this.pinned)
+        : await startServer(process.argv[1]!, kind, this.pinned);
+      this.running.set(kind, started);
     }
   }
 
@@ -129,11 +103,8 @@ class Fleet {
   }
 
   /** CPU time the server process has used so far, in ms. */
-  async cpu(kind: Kind): Promise<number> {
-    const { child } = this.running.get(kind)!;
-    const reply = once(child, 'message') as Promise<[{ cpu: number }]>;
-    child.send('cpu');
-    return (await reply)[0].cpu;
+  cpu(kind: Kind): Promise<number> {
+    return cpuOf(this.running.get(kind)!.child);
   }
 
   async stop(): Promise<void> {

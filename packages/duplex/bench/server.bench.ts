@@ -7,15 +7,16 @@
 // Every round starts each server afresh in a process of its own, pinned to the last core, with
 // the load generator on the first, and measures them one after another in an order that flips
 // each round: ratios are medians of per-round ratios (paired rounds).
-import { type ChildProcess, execFileSync, fork, spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { writeFileSync } from 'node:fs';
 import { createServer as createHttpServer } from 'node:http';
 import { connect, createServer as createNetServer } from 'node:net';
-import { availableParallelism, tmpdir } from 'node:os';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createServer, enableHijack } from '@h1kit/duplex';
 import { summarize } from '../../../scripts/bench-kit.js';
+import { cpuOf, pin, serving, startServer, stopServer } from './server-processes.js';
 
 const NODE = 'node:http';
 const RAW = 'raw socket, canned answers (ceiling)';
@@ -25,13 +26,7 @@ const BODY = Buffer.from('hello world\n');
 const FIELDS = { 'Content-Type': 'text/plain', 'Content-Length': BODY.length };
 
 async function serve(kind: Kind): Promise<void> {
-  const ready = (port: number) => process.send!({ port });
-  // The parent asks for this process's CPU time around a measured run.
-  process.on('message', (message) => {
-    if (message !== 'cpu') return;
-    const used = process.cpuUsage();
-    process.send!({ cpu: (used.user + used.system) / 1000 });
-  });
+  const ready = serving;
   const port = (server: { address(): unknown }) => (server.address() as { port: number }).port;
   if (kind === RAW) {
     // Answers every request head in a read at once, with node:http's bytes for the same reply.
@@ -69,17 +64,6 @@ async function serve(kind: Kind): Promise<void> {
       },
     );
     server.listen(0, '127.0.0.1', () => ready(port(server)));
-  }
-}
-
-const cores = availableParallelism();
-function pin(pid: number, cpu: number): boolean {
-  if (cores < 2) return false;
-  try {
-    execFileSync('taskset', ['-a', '-p', '-c', String(cpu), String(pid)], { stdio: 'ignore' });
-    return true;
-  } catch {
-    return false;
   }
 }
 
@@ -174,26 +158,6 @@ async function nodeClient(port: number, load: Load, seconds: number): Promise<Re
   };
 }
 
-async function start(kind: Kind, pinned: boolean): Promise<{ child: ChildProcess; port: number }> {
-  const child = fork(process.argv[1]!, ['--serve', kind], { stdio: 'inherit' });
-  const [message] = (await once(child, 'message')) as [{ port: number }];
-  if (pinned) pin(child.pid!, cores - 1);
-  return { child, port: message.port };
-}
-
-/** CPU time the server process has used so far, in ms. */
-async function cpuOf(child: ChildProcess): Promise<number> {
-  const reply = once(child, 'message') as Promise<[{ cpu: number }]>;
-  child.send('cpu');
-  return (await reply)[0].cpu;
-}
-
-async function stop(child: ChildProcess): Promise<void> {
-  const exited = once(child, 'exit');
-  child.kill();
-  await exited;
-}
-
 async function main(): Promise<void> {
   const pinned = pin(process.pid, 0);
   const useWrk = hasWrk();
@@ -221,7 +185,7 @@ async function main(): Promise<void> {
     for (let round = 0; round < rounds; round++) {
       const order = round % 2 === 0 ? kinds : [...kinds].reverse();
       for (const kind of order) {
-        const { child, port } = await start(kind, pinned);
+        const { child, port } = await startServer(process.argv[1]!, kind, pinned);
         try {
           // A short warm-up on the same process, so that the JIT's first choices are not timed.
           if (useWrk) await wrk(port, load, 1, pinned);
@@ -235,7 +199,7 @@ async function main(): Promise<void> {
           p99.get(kind)!.push(result.p99ms);
           cpu.get(kind)!.push((used * 1000) / (result.rps * seconds));
         } finally {
-          await stop(child);
+          await stopServer(child);
         }
       }
     }
@@ -254,14 +218,17 @@ async function main(): Promise<void> {
             { ratio: 0.8, peer: NODE, ours: 'h1kit hijack on node:http' },
           ];
     summarize({ title: `hello world, ${what}`, unit: 'req/s', contenders, targets }, rps);
-    summarize(
-      {
-        title: `the same runs: p99 latency${load.depth > 1 ? ' of a pipelined batch' : ''} (lower is better; ratio < 1 means faster)`,
-        unit: 'ms p99',
-        contenders,
-      },
-      p99,
-    );
+    // wrk does not time the responses of a pipelined batch (it prints 0): no p99 for those.
+    if (load.depth === 1 || !useWrk) {
+      summarize(
+        {
+          title: `the same runs: p99 latency${load.depth > 1 ? ' of a pipelined batch' : ''} (lower is better; ratio < 1 means faster)`,
+          unit: 'ms p99',
+          contenders,
+        },
+        p99,
+      );
+    }
     summarize(
       {
         title: 'the same runs: server CPU per request (lower is better; ratio < 1 means cheaper)',

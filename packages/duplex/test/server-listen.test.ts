@@ -1,12 +1,12 @@
 // createServer() keeps net.Server's conventions: listen() in all its forms, address(), events.
 import { once } from 'node:events';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { request } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createServer, type H1Server } from '@h1kit/duplex';
 import { afterEach, describe, expect, it } from 'vitest';
+import { getText } from '../../../testkit/http.js';
 import { BOUND_MS, within } from './helpers.js';
 
 const servers: H1Server[] = [];
@@ -22,22 +22,6 @@ function hello(): H1Server {
   return server;
 }
 
-/** A GET over TCP (port) or a Unix socket (path); resolves with the body. */
-function get(where: { port: number } | { socketPath: string }): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const req = request({ host: '127.0.0.1', ...where, agent: false }, (res) => {
-      let text = '';
-      res.setEncoding('latin1');
-      res.on('data', (chunk: string) => {
-        text += chunk;
-      });
-      res.on('end', () => resolve(text));
-    });
-    req.on('error', reject);
-    req.end();
-  });
-}
-
 describe('createServer() as a net.Server', () => {
   it('listens on a free port of 127.0.0.1 when given no arguments, and address() says where', async () => {
     const server = hello();
@@ -45,7 +29,7 @@ describe('createServer() as a net.Server', () => {
     const address = await server.listen();
     expect(address).toEqual(server.address());
     expect(address.address).toBe('127.0.0.1');
-    expect(await get({ port: address.port })).toBe('hello');
+    expect(await getText({ port: address.port })).toBe('hello');
   });
 
   it('takes a port, a host and a callback, and emits listening', async () => {
@@ -55,14 +39,14 @@ describe('createServer() as a net.Server', () => {
     const address = await server.listen(0, '127.0.0.1', () => called++);
     await listening;
     expect(called).toBe(1);
-    expect(await get({ port: address.port })).toBe('hello');
+    expect(await getText({ port: address.port })).toBe('hello');
   });
 
   it('takes an options object', async () => {
     const server = hello();
     const address = (await server.listen({ port: 0, host: '127.0.0.1' })) as AddressInfo;
     expect(address.address).toBe('127.0.0.1');
-    expect(await get({ port: address.port })).toBe('hello');
+    expect(await getText({ port: address.port })).toBe('hello');
   });
 
   it('takes a Unix socket path', async () => {
@@ -71,7 +55,7 @@ describe('createServer() as a net.Server', () => {
       const path = join(dir, 'server.sock');
       const server = hello();
       expect(await server.listen(path)).toBe(path);
-      expect(await get({ socketPath: path })).toBe('hello');
+      expect(await getText({ socketPath: path })).toBe('hello');
       await server.close();
     } finally {
       rmSync(dir, { recursive: true, force: true });
@@ -111,8 +95,8 @@ describe('createServer() as a net.Server', () => {
     const { port } = await server.listen();
     let connections = 0;
     server.on('connection', () => connections++);
-    await get({ port });
-    await get({ port });
+    await getText({ port });
+    await getText({ port });
     expect(connections).toBe(2);
     const closed = once(server, 'close');
     let callbackError: unknown = 'not called';
