@@ -7,9 +7,13 @@ export type { FieldPairs, FieldRecord, RequestHead, ResponseHead } from './io/me
 export type { OutgoingBody } from './io/outgoing.js';
 export type { ExchangeInit, RespondOptions } from './server/exchange.js';
 export { DuplexExchange } from './server/exchange.js';
-export type { HijackControl, HijackHandler, HijackOptions } from './server/hijack.js';
+export type { HijackControl } from './server/hijack.js';
 export { enableHijack, hijack } from './server/hijack.js';
-export type { HijackedExchangeOptions } from './server/hijacked-request.js';
+export type {
+  HijackedExchangeOptions,
+  HijackHandler,
+  HijackOptions,
+} from './server/hijacked-request.js';
 export { HijackedRequest } from './server/hijacked-request.js';
 export type { Handler, ServerOptions } from './server/server.js';
 export { createServer, H1Server } from './server/server.js';

@@ -23,6 +23,12 @@ export function isInterim(status: number): boolean {
 
 /** Throws unless `status` can answer a request finally: 200-999, or 101 to switch protocols. */
 export function checkFinalStatus(status: number): void {
+  if (typeof status !== 'number') {
+    throw new H1Error(
+      HeaderErrorCode.INVALID_STATUS,
+      `a status is a number, got ${typeof status} ${JSON.stringify(status)}`,
+    );
+  }
   if (status < 200 && status !== 101) {
     throw new H1Error(
       HeaderErrorCode.INVALID_STATUS,

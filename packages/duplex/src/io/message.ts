@@ -1,4 +1,10 @@
-import { type FieldInput, forEachField, type HttpVersion } from '@h1kit/headers';
+import {
+  type FieldInput,
+  forEachField,
+  H1Error,
+  HeaderErrorCode,
+  type HttpVersion,
+} from '@h1kit/headers';
 import type { ParsedHead } from './llhttp.js';
 
 /** Field lines as received: order, case and repetition kept. */
@@ -26,11 +32,22 @@ export interface ResponseHead {
   headers: FieldRecord;
 }
 
-/** Any field input as pairs of strings (validation is left to the serializer). */
+/**
+ * Any field input as pairs of strings. Names and string values are checked by the serializer;
+ * a number is checked here, since as a string NaN or Infinity would pass as a field value.
+ */
 export function fieldPairsOf(fields: FieldInput): FieldPairs {
   const pairs: FieldPairs = [];
   forEachField(fields, {
-    field: (name, value) => pairs.push([name, typeof value === 'number' ? `${value}` : value]),
+    field: (name, value) => {
+      if (typeof value === 'number' && !Number.isFinite(value)) {
+        throw new H1Error(
+          HeaderErrorCode.INVALID_FIELD_VALUE,
+          `field "${name}": ${value} is not a finite number`,
+        );
+      }
+      pairs.push([name, typeof value === 'number' ? `${value}` : value]);
+    },
   });
   return pairs;
 }

@@ -17,6 +17,9 @@ export interface OutgoingBodyOptions {
 
 type Callback = (error?: Error | null) => void;
 
+/** The last-chunk of a body without trailers. */
+const LAST_CHUNK = encodeLastChunk();
+
 /** Payload bytes that views may share one chunk, and one writev, up to. */
 const GATHER_LIMIT = 32 * 1024;
 
@@ -35,7 +38,8 @@ export class OutgoingBody extends Writable {
   written = 0;
   private readonly socket: Duplex;
   private readonly framing: Framing;
-  private trailerFields: FieldInput | undefined;
+  /** The last-chunk with the trailer section set, encoded (and so checked) when it was set. */
+  private lastChunk: Uint8Array | undefined;
   private onComplete: (() => void) | undefined;
   /** The head, until the first flush sends it in front of the body. */
   private head: Uint8Array | undefined;
@@ -69,7 +73,8 @@ export class OutgoingBody extends Writable {
           : `trailers need a chunked body, this one is ${this.framing.kind}`,
       );
     }
-    this.trailerFields = fields;
+    // Checked now, where the mistake is made, rather than at end(), where nobody may listen.
+    this.lastChunk = encodeLastChunk(fields);
   }
 
   override _write(chunk: Uint8Array, _encoding: BufferEncoding, callback: Callback): void {
@@ -138,15 +143,7 @@ export class OutgoingBody extends Writable {
       );
       return;
     }
-    let last: Uint8Array | undefined;
-    if (framing.kind === 'chunked') {
-      try {
-        last = encodeLastChunk(this.trailerFields);
-      } catch (error) {
-        callback(error as Error);
-        return;
-      }
-    }
+    const last = framing.kind === 'chunked' ? (this.lastChunk ?? LAST_CHUNK) : undefined;
     // The last data and the last-chunk leave together.
     const socket = this.socket;
     socket.cork();

@@ -205,6 +205,9 @@ export class DuplexExchange {
     this.reading = 'detached';
     const head = this.wire.detach();
     this.finish(false);
+    // As node:http hands over an upgraded socket: neither paused nor flowing, so the new owner's
+    // first 'data' listener starts it.
+    (this.socket as Wire['socket'] & { readableFlowing: boolean | null }).readableFlowing = null;
     return { socket: this.socket, head };
   }
 

@@ -22,15 +22,10 @@ import {
   STOP_AFTER_HEAD,
 } from './node-http.js';
 
-/**
- * Taking a request away from node:http at header time. node:http already knows how to hand a
- * connection over for 'upgrade' and CONNECT: its parser stops right after the head (the head
- * callback answers 2), the parser is detached from the socket and from the server's timers and
- * connection list, and the bytes read past the head are given to the event. A hijack marks the
- * request as an upgrade so that this path runs, and catches the event before any listener.
- */
-
-export type { HijackHandler, HijackOptions } from './hijacked-request.js';
+// Taking a request away from node:http at header time. node:http already hands a connection
+// over for 'upgrade' and CONNECT: its parser stops right after the head, leaves the socket, the
+// server's timers and connection list, and gives the bytes read past the head to the event. A
+// hijack marks the request as an upgrade so that this path runs, and takes the event first.
 
 export interface HijackControl {
   /** Hijacked connections still open. */
@@ -171,6 +166,9 @@ export function hijack(req: IncomingMessage, res: ServerResponse): Promise<Hijac
       DuplexErrorCode.HIJACK_UNSAFE,
       "hijack() was called after the 'request' listener returned: node:http has gone on reading the connection (body or next request) and those bytes cannot be recovered exactly; call it synchronously in the listener, or select the request with enableHijack(server, match)",
     );
+  }
+  if ((req as MarkedRequest)[kPending]) {
+    throw new H1Error(DuplexErrorCode.HIJACK_UNSAFE, 'this request is already hijacked');
   }
   return new Promise((resolve, reject) => {
     (req as MarkedRequest)[kPending] = { res, keepAlive: false, resolve, reject };
