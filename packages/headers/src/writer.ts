@@ -121,7 +121,6 @@ export class HeadWriter implements FieldVisitor {
       this.pos += line.length;
       return;
     }
-    const lineStart = this.pos;
     const given = value;
     if (typeof value === 'number') {
       if (!Number.isFinite(value)) {
@@ -140,8 +139,10 @@ export class HeadWriter implements FieldVisitor {
     if (nameLength === 0)
       throw new H1Error(HeaderErrorCode.INVALID_FIELD_NAME, 'field name: empty');
     this.reserve(nameLength + (end - start) + 4);
+    // Read after reserve(), which may move the head in progress to a new slab.
     const bytes = this.bytes;
-    let pos = this.pos;
+    const lineStart = this.pos;
+    let pos = lineStart;
     if (knownNames.has(name)) {
       for (let i = 0; i < nameLength; i++) bytes[pos++] = name.charCodeAt(i);
     } else {

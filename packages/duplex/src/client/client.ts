@@ -202,6 +202,11 @@ export class ClientExchange extends EventEmitter {
       },
     });
     body.on('error', (error) => this.finish(error));
+    // Given up by its reader (`break` in for-await): the connection has nothing more to carry.
+    body.on('close', () => {
+      if (body.state === 'destroyed')
+        this.finish(connectionClosed('the response body was given up'));
+    });
     this.responseBody = body;
     this.reading = 'body';
     this.answer.resolve({

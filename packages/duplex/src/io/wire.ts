@@ -29,6 +29,8 @@ export class Wire {
   private endDelivered = false;
   private failure: Error | undefined;
   private delivering = false;
+  /** After `detach()` the socket is somebody else's: the wire neither pauses nor resumes it. */
+  private detached = false;
 
   constructor(socket: Duplex, head?: Uint8Array) {
     this.socket = socket;
@@ -56,17 +58,20 @@ export class Wire {
 
   /** `consumer` gives the wire up, paused, with `rest` (bytes it did not want) put back in front. */
   leave(consumer: WireConsumer, rest: Uint8Array = EMPTY): void {
+    if (this.detached) return;
     this.pause();
     if (rest.length > 0) this.held.unshift(rest);
     if (this.consumer === consumer) this.consumer = undefined;
   }
 
   pause(): void {
+    if (this.detached) return;
     this.paused = true;
     this.socket.pause();
   }
 
   resume(): void {
+    if (this.detached) return;
     // A flowing body asks again on every read it takes: nothing to do while nothing is held.
     if (!this.paused && this.held.length === 0) return;
     this.start();
@@ -84,6 +89,7 @@ export class Wire {
    * array; the wire is done after this.
    */
   detach(): Uint8Array {
+    this.detached = true;
     const socket = this.socket;
     socket.off('data', this.onData);
     socket.off('end', this.onEnd);
@@ -97,6 +103,7 @@ export class Wire {
   }
 
   private start(): void {
+    if (this.detached) return;
     this.paused = false;
     this.flush();
     if (!this.paused) this.socket.resume();

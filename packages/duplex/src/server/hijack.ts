@@ -18,6 +18,7 @@ import {
   handBack,
   holdListener,
   releaseListener,
+  requestArrived,
   requestParserOf,
   STOP_AFTER_HEAD,
 } from './node-http.js';
@@ -180,6 +181,7 @@ function wrapParser(installation: Installation, socket: Socket): void {
   const parser = requestParserOf(socket);
   const original = parser.onIncoming;
   parser.onIncoming = (req: MarkedRequest, keepAlive: boolean): number => {
+    requestArrived((socket as Socket & { server: Server }).server, socket);
     if (installation.match?.(req)) {
       if (!installation.onHijack)
         throw new Error('enableHijack: a match needs an onHijack handler');

@@ -116,6 +116,7 @@ export function handBack(server: Server, socket: Socket, rest: Uint8Array): void
     );
   }
   if (rest.length > 0) socket.unshift(rest);
+  (socket as HandedBack)[kHandedBack] = true;
   // Neither paused nor flowing, as node:http leaves a new connection: its 'data' listener starts it.
   (socket as Socket & { readableFlowing: boolean | null }).readableFlowing = null;
   connectionListener.call(server, socket);
@@ -124,4 +125,18 @@ export function handBack(server: Server, socket: Socket, rest: Uint8Array): void
     const buffer = (server as { keepAliveTimeoutBuffer?: number }).keepAliveTimeoutBuffer;
     socket.setTimeout(keepAlive + (typeof buffer === 'number' ? buffer : 0));
   }
+}
+
+const kHandedBack = Symbol('h1kit.handedBack');
+type HandedBack = Socket & { [kHandedBack]?: boolean };
+
+/**
+ * A request head arrived on `socket`. On a connection handed back, node:http does not know of the
+ * keep-alive timeout `handBack` set (its own flag for it is private), so it would not clear it and
+ * the idle timeout would cut the request: it is cleared here, as node:http clears its own.
+ */
+export function requestArrived(server: Server, socket: Socket): void {
+  if (!(socket as HandedBack)[kHandedBack]) return;
+  (socket as HandedBack)[kHandedBack] = false;
+  socket.setTimeout(server.timeout || 0);
 }

@@ -9,7 +9,6 @@ import {
 import { createServer as createTlsServer, type TlsOptions } from 'node:tls';
 import type { ChunkedDecoderOptions } from '@h1kit/chunked';
 import { DEFAULT_HEAD_LIMITS } from '../io/llhttp.js';
-import { settlement } from '../io/settled.js';
 import { Connection, type Handler } from './connection.js';
 
 export type { Handler } from './connection.js';
@@ -76,8 +75,7 @@ export class H1Server extends EventEmitter {
     this.server.on('close', () => this.emit('close'));
     // As net.Server does: an 'error' nobody listens for throws, unless a listen() promise takes it.
     this.server.on('error', (error) => {
-      const taken = this.listenTakes(error);
-      if (!taken || this.listenerCount('error') > 0) this.emit('error', error);
+      if (!this.listenTakes(error)) this.emit('error', error);
     });
   }
 
@@ -103,21 +101,32 @@ export class H1Server extends EventEmitter {
   listen(path: string, backlog?: number, callback?: () => void): Promise<string>;
   listen(options: ListenOptions, callback?: () => void): Promise<AddressInfo | string>;
   listen(...args: unknown[]): Promise<AddressInfo | string> {
-    const settled = settlement<AddressInfo | string>();
+    let resolve!: (address: AddressInfo | string) => void;
+    let reject!: (error: Error) => void;
+    const listening = new Promise<AddressInfo | string>((res, rej) => {
+      resolve = res;
+      reject = rej;
+    });
     const onError = (error: Error): void => {
       this.pendingListens.delete(onError);
       this.server.off('listening', onListening);
-      settled.reject(error);
+      // With an 'error' listener the error is theirs, awaited or not; without one, a promise
+      // nobody awaits rejects unhandled: as loud as net.Server's throw.
+      if (this.listenerCount('error') > 0) {
+        listening.catch(() => {});
+        this.emit('error', error);
+      }
+      reject(error);
     };
     const onListening = (): void => {
       this.pendingListens.delete(onError);
-      settled.resolve(this.server.address() as AddressInfo | string);
+      resolve(this.server.address() as AddressInfo | string);
     };
     this.pendingListens.add(onError);
     this.server.once('listening', onListening);
     const forwarded = (args.length === 0 ? [0, '127.0.0.1'] : args) as ListenArgs;
     this.server.listen(...forwarded);
-    return settled.promise;
+    return listening;
   }
 
   /** The bound address, as `net.Server.address()`: null before listening. */

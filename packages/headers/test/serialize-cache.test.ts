@@ -1,0 +1,48 @@
+// Field lines that repeat are sent from a cache of their checked bytes: whatever the cache holds,
+// every head must read back with every field it was given, across slab changes too.
+import { serializeResponseHead } from '@h1kit/headers';
+import { describe, expect, it } from 'vitest';
+import { text } from '../../../testkit/bytes.js';
+
+describe('the cache of checked field lines', () => {
+  it('gives every head all its field lines while heads fill slab after slab', () => {
+    const pad = 'p'.repeat(200);
+    for (let i = 0; i < 2000; i++) {
+      // A first-seen value now and then, so that lines are learned at any slab position.
+      const head = text(
+        serializeResponseHead(200, {
+          Server: 'h1kit',
+          'X-Pad': pad,
+          'X-N': i % 40,
+          'Content-Length': 5,
+        }),
+      );
+      expect(head).toBe(
+        `HTTP/1.1 200 OK\r\nServer: h1kit\r\nX-Pad: ${pad}\r\nX-N: ${i % 40}\r\nContent-Length: 5\r\n\r\n`,
+      );
+    }
+  });
+
+  it('learns lines whose names are new at every slab position', () => {
+    const value = 'v'.repeat(200);
+    for (let i = 0; i < 250; i++) {
+      const name = `X-Cache-Probe-${i}`;
+      for (let round = 0; round < 2; round++) {
+        expect(text(serializeResponseHead(204, { [name]: value }))).toBe(
+          `HTTP/1.1 204 No Content\r\n${name}: ${value}\r\n\r\n`,
+        );
+      }
+    }
+  });
+
+  it('sends a number and the same digits as a string alike, and trims a value as always', () => {
+    expect(text(serializeResponseHead(200, { 'Content-Length': 7 }))).toBe(
+      text(serializeResponseHead(200, { 'Content-Length': '7' })),
+    );
+    for (let round = 0; round < 2; round++) {
+      expect(text(serializeResponseHead(200, { 'X-T': '  spaced  ' }))).toBe(
+        'HTTP/1.1 200 OK\r\nX-T: spaced\r\n\r\n',
+      );
+    }
+  });
+});
