@@ -2,6 +2,7 @@ import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import type { AddressInfo } from 'node:net';
 import { afterEach, expect, it } from 'vitest';
+import { inTime } from '../testkit/bounded.js';
 // @ts-expect-error: a plain ESM example without declarations
 import { uppercaseServer } from './streaming-transform.mjs';
 
@@ -35,10 +36,15 @@ it('answers each uploaded line while curl is still uploading', async () => {
   for (const line of ['hello\n', 'full duplex\n']) {
     curl.stdin.write(line);
     // The upper-cased line comes back before the upload ends: stdin is still open.
-    while (!out.includes(line.toUpperCase())) await once(curl.stdout, 'data');
+    while (!out.includes(line.toUpperCase())) {
+      await inTime(
+        once(curl.stdout, 'data'),
+        `curl printing ${JSON.stringify(line.toUpperCase())} (got ${JSON.stringify(out)})`,
+      );
+    }
   }
   curl.stdin.end();
-  const [code] = await once(curl, 'close');
+  const [code] = await inTime(once(curl, 'close'), 'curl to exit');
   expect(code).toBe(0);
   expect(out).toBe('HELLO\nFULL DUPLEX\n');
 });

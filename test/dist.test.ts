@@ -33,6 +33,8 @@ describe.each(packages)('dist of %s', (dir) => {
       console.log(JSON.stringify({ esm, cjs }));`;
     const out = execFileSync(process.execPath, ['--input-type=module', '-e', script], {
       encoding: 'utf8',
+      // A built package that kept the child's event loop alive fails here, not by a hang.
+      timeout: 20_000,
     });
     const { esm, cjs } = JSON.parse(out);
     expect(esm.length).toBeGreaterThan(0);

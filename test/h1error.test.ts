@@ -63,6 +63,8 @@ function crossCheck(order: ReadonlyArray<'esm' | 'cjs'>): {
     }));`;
   const out = execFileSync(process.execPath, ['--input-type=module', '-e', script], {
     encoding: 'utf8',
+    // A built package that kept the child's event loop alive fails here, not by a hang.
+    timeout: 20_000,
   });
   return JSON.parse(out);
 }

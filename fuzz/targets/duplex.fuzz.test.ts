@@ -30,6 +30,7 @@ import {
   wireMutation,
 } from '../../testkit/arbitraries/duplex.js';
 import { originTarget, segment } from '../../testkit/arbitraries/http.js';
+import { within } from '../../testkit/bounded.js';
 import { bytes, text } from '../../testkit/bytes.js';
 import {
   h1kitDecode,
@@ -99,7 +100,7 @@ class Observer {
     const seen = this.seen.get(port) ?? [];
     this.seen.delete(port);
     this.work.delete(port);
-    const settled = await within(Promise.allSettled(work), CASE_BOUND_MS);
+    const settled = await within(Promise.allSettled(work), CASE_BOUND_MS, undefined);
     expect(settled, 'a handler was still running after its connection closed').toBeDefined();
     return seen;
   }
@@ -298,14 +299,6 @@ afterAll(async () => {
   process.off('unhandledRejection', onUncaught);
 });
 
-function within<T>(promise: Promise<T>, ms: number): Promise<T | undefined> {
-  let timer: NodeJS.Timeout | undefined;
-  const bound = new Promise<undefined>((resolve) => {
-    timer = setTimeout(() => resolve(undefined), ms);
-  });
-  return Promise.race([promise, bound]).finally(() => clearTimeout(timer));
-}
-
 const tick = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 
 interface Outcome {
@@ -334,7 +327,7 @@ async function run(kind: Kind, pieces: readonly Uint8Array[]): Promise<Outcome> 
     await tick();
   }
   if (!socket.destroyed) socket.end();
-  const how = (await within(ended, CASE_BOUND_MS)) ?? 'hang';
+  const how = (await within(ended, CASE_BOUND_MS, undefined)) ?? 'hang';
   socket.destroy();
   const seen = await observers[kind].take(port);
   return { received: Buffer.concat(chunks), ended: how, seen };

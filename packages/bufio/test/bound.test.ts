@@ -5,17 +5,25 @@
 import { Readable } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { BufferedReader } from '@h1kit/bufio';
-import { describe, expect, it } from 'vitest';
+import { assert, describe, expect, it } from 'vitest';
+import { BOUND_MS, inTime } from '../../../testkit/bounded.js';
 import { loopback, socketPair } from './helpers.js';
 
 /** One socket read: libuv reads at most 64 KiB at a time. */
 const ONE_READ = 65536;
 
-/** Waits until `measure` has not changed over `polls` polls (the transfer has stalled). */
-async function stalled(measure: () => number, polls = 8): Promise<void> {
+/**
+ * Waits until `measure` has not changed over `polls` polls (the transfer has stalled); fails the
+ * test if it still changes after `ms`, which means nothing held the source back.
+ */
+async function stalled(measure: () => number, polls = 8, ms = BOUND_MS): Promise<void> {
+  const deadline = performance.now() + ms;
   let last = -1;
   let same = 0;
   while (same < polls) {
+    if (performance.now() > deadline) {
+      assert.fail(`the source still flowed after ${ms} ms (${measure()} bytes so far)`);
+    }
     await sleep(25);
     const now = measure();
     same = now === last ? same + 1 : 0;
@@ -31,10 +39,14 @@ function pattern(length: number): Uint8Array {
 
 async function readsBack(reader: BufferedReader, expected: Uint8Array): Promise<void> {
   let at = 0;
-  for (let block = await reader.readFull(40000); block !== null; ) {
+  const bytesAfter = (call: Promise<Uint8Array | null>) =>
+    inTime(call, `the bytes after offset ${at}`);
+  for (let block = await bytesAfter(reader.readFull(40000)); block !== null; ) {
     expect(Buffer.compare(block, expected.subarray(at, at + block.length))).toBe(0);
     at += block.length;
-    block = at + 40000 <= expected.length ? await reader.readFull(40000) : await reader.read();
+    block = await bytesAfter(
+      at + 40000 <= expected.length ? reader.readFull(40000) : reader.read(),
+    );
   }
   expect(at).toBe(expected.length);
 }
@@ -77,7 +89,7 @@ describe('bounded memory', () => {
     expect(source.readableLength).toBeLessThanOrEqual(source.readableHighWaterMark + chunk);
     expect(pushed).toBe(reader.buffered + source.readableLength);
     // Draining resumes the flow: the bytes go on coming, in order.
-    const first = await reader.readFull(size * 4);
+    const first = await inTime(reader.readFull(size * 4), `readFull(${size * 4})`);
     expect(first?.[0]).toBe(chunk & 0xff);
     expect(first?.[chunk]).toBe((2 * chunk) & 0xff);
     source.destroy();

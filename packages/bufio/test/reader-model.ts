@@ -5,6 +5,7 @@ import { fc } from '@fast-check/vitest';
 import { type BufferedReader, BufioErrorCode, H1Error } from '@h1kit/bufio';
 import { expect } from 'vitest';
 import { DELIM, type Delivery, type Ending } from '../../../testkit/arbitraries/bufio.js';
+import { inTime } from '../../../testkit/bounded.js';
 import { concat } from '../../../testkit/bytes.js';
 import { feed, SOURCE_ERROR } from './helpers.js';
 
@@ -52,13 +53,17 @@ function show(value: unknown): unknown {
   return value;
 }
 
-async function outcome(call: () => Promise<unknown>): Promise<Outcome> {
-  try {
-    return { ok: show(await call()) };
-  } catch (error) {
-    if (error instanceof H1Error) return { error: `${error.code}@${error.offset}` };
-    return { error: (error as Error).message };
-  }
+/** What `call` gave; fails the test, naming the call, if it has not settled in time. */
+function outcome(what: string, call: () => Promise<unknown>): Promise<Outcome> {
+  const settled = (async (): Promise<Outcome> => {
+    try {
+      return { ok: show(await call()) };
+    } catch (error) {
+      if (error instanceof H1Error) return { error: `${error.code}@${error.offset}` };
+      return { error: (error as Error).message };
+    }
+  })();
+  return inTime(settled, what);
 }
 
 const ok = (value: unknown): Outcome => ({ ok: show(value) });
@@ -75,7 +80,7 @@ function call(
     check: () => true,
     async run(m, r) {
       const want = expected(m);
-      expect(await outcome(() => actual(r)), name).toEqual(want);
+      expect(await outcome(name, () => actual(r)), name).toEqual(want);
       expect(r.buffered).toBeLessThanOrEqual(m.rest.length);
     },
     toString: () => name,
@@ -180,7 +185,7 @@ const unread = (bytes: Uint8Array) =>
 const read = (max: number | undefined): Cmd => ({
   check: () => true,
   async run(m, r) {
-    const got = await outcome(() => r.read(max));
+    const got = await outcome(`read(${max})`, () => r.read(max));
     if (m.rest.length === 0) {
       expect(got).toEqual(m.failure() ?? ok(null));
       return;
@@ -214,7 +219,7 @@ export const commands = (scale: number) => [
 export async function drainMatches(m: Model, r: BufferedReader): Promise<void> {
   const got: Uint8Array[] = [];
   for (;;) {
-    const result = await outcome(() => r.read());
+    const result = await outcome('read() to the end', () => r.read());
     if ('error' in result || result.ok === null) {
       expect(result).toEqual(m.failure() ?? ok(null));
       break;

@@ -5,6 +5,7 @@ import { PassThrough, Readable } from 'node:stream';
 import { BufferedReader, BufioErrorCode, H1Error } from '@h1kit/bufio';
 import { H1Error as HeadersH1Error } from '@h1kit/headers';
 import { describe, expect, it } from 'vitest';
+import { inTime } from '../../../testkit/bounded.js';
 import { bytes, codeOf, collect, text } from '../../../testkit/bytes.js';
 import { turns } from './helpers.js';
 
@@ -16,24 +17,37 @@ describe('refusals', () => {
     const source = new PassThrough();
     const reader = new BufferedReader(source);
     const first = reader.readByte();
-    await expect(reader.readByte()).rejects.toSatisfy(
-      (e) => codeOf(e) === BufioErrorCode.CONCURRENT_CALL,
+    await inTime(
+      expect(reader.readByte()).rejects.toSatisfy(
+        (e) => codeOf(e) === BufioErrorCode.CONCURRENT_CALL,
+      ),
+      'the refusal of the second call',
     );
     expect(() => reader.unread(bytes('x'))).toThrow(H1Error);
     source.end('ab');
-    expect(await first).toBe(0x61);
-    expect(await reader.readByte()).toBe(0x62);
-    expect(await reader.readByte()).toBeNull();
+    expect(await inTime(first, 'the first readByte()')).toBe(0x61);
+    expect(await inTime(reader.readByte(), 'readByte()')).toBe(0x62);
+    expect(await inTime(reader.readByte(), 'readByte() at the end')).toBeNull();
   });
 
   it('arguments out of range are ERR_BUFIO_INVALID_ARGUMENT; peek past size is BUFFER_FULL', async () => {
     const reader = new BufferedReader(new PassThrough(), { size: 32 });
-    const code = async (p: Promise<unknown>) => codeOf(await p.catch((e: unknown) => e));
-    expect(await code(reader.peek(-1))).toBe(BufioErrorCode.INVALID_ARGUMENT);
-    expect(await code(reader.readFull(1.5))).toBe(BufioErrorCode.INVALID_ARGUMENT);
-    expect(await code(reader.readSlice(256))).toBe(BufioErrorCode.INVALID_ARGUMENT);
-    expect(await code(reader.discard(Number.NaN))).toBe(BufioErrorCode.INVALID_ARGUMENT);
-    expect(await code(reader.peek(33))).toBe(BufioErrorCode.BUFFER_FULL);
+    const code = async (call: string, p: Promise<unknown>) => {
+      const error = await inTime(
+        p.catch((e: unknown) => e),
+        `the refusal of ${call}`,
+      );
+      return codeOf(error);
+    };
+    expect(await code('peek(-1)', reader.peek(-1))).toBe(BufioErrorCode.INVALID_ARGUMENT);
+    expect(await code('readFull(1.5)', reader.readFull(1.5))).toBe(BufioErrorCode.INVALID_ARGUMENT);
+    expect(await code('readSlice(256)', reader.readSlice(256))).toBe(
+      BufioErrorCode.INVALID_ARGUMENT,
+    );
+    expect(await code('discard(NaN)', reader.discard(Number.NaN))).toBe(
+      BufioErrorCode.INVALID_ARGUMENT,
+    );
+    expect(await code('peek(33)', reader.peek(33))).toBe(BufioErrorCode.BUFFER_FULL);
     expect(() => new BufferedReader(new PassThrough(), { size: 0 })).toThrow(H1Error);
     expect(new BufferedReader(new PassThrough(), { size: 3 }).size).toBe(16);
   });
@@ -62,13 +76,16 @@ describe('failures of the source reach the waiting call', () => {
     const source = new PassThrough();
     const reader = new BufferedReader(source);
     source.write('one\ntw');
-    expect(text((await reader.readLine())?.line)).toBe('one');
+    expect(text((await inTime(reader.readLine(), 'readLine()'))?.line)).toBe('one');
     const pending = reader.readLine();
     source.destroy(new Error('reset by peer'));
-    await expect(pending).rejects.toThrow('reset by peer');
+    await inTime(
+      expect(pending).rejects.toThrow('reset by peer'),
+      'the failure of the waiting readLine()',
+    );
     // What was buffered is still there for a call it can satisfy.
-    expect(text(await reader.readFull(2))).toBe('tw');
-    await expect(reader.read()).rejects.toThrow('reset by peer');
+    expect(text(await inTime(reader.readFull(2), 'readFull(2)'))).toBe('tw');
+    await inTime(expect(reader.read()).rejects.toThrow('reset by peer'), 'the failure of read()');
   });
 
   it('a close without an end is ERR_BUFIO_PREMATURE_CLOSE at the stream offset, never null', async () => {
@@ -78,10 +95,13 @@ describe('failures of the source reach the waiting call', () => {
     const pending = reader.readFull(10);
     await turns(2);
     source.destroy();
-    const error = await pending.catch((e: unknown) => e);
+    const error = await inTime(
+      pending.catch((e: unknown) => e),
+      'the failure of the waiting readFull(10)',
+    );
     expect(codeOf(error)).toBe(BufioErrorCode.PREMATURE_CLOSE);
     expect((error as H1Error).offset).toBe(5);
-    expect(text(await reader.readFull(5))).toBe('hiabc');
+    expect(text(await inTime(reader.readFull(5), 'readFull(5)'))).toBe('hiabc');
   });
 
   it('a short stream in readFull is ERR_BUFIO_UNEXPECTED_EOF and keeps the bytes', async () => {
@@ -89,12 +109,15 @@ describe('failures of the source reach the waiting call', () => {
     source.end('12345');
     const reader = new BufferedReader(source, { size: 16 });
     for (const n of [8, 100]) {
-      const error = await reader.readFull(n).catch((e: unknown) => e);
+      const error = await inTime(
+        reader.readFull(n).catch((e: unknown) => e),
+        `the failure of readFull(${n})`,
+      );
       expect(codeOf(error)).toBe(BufioErrorCode.UNEXPECTED_EOF);
       expect((error as H1Error).offset).toBe(5);
     }
-    expect(text(await reader.readFull(5))).toBe('12345');
-    expect(await reader.readFull(5)).toBeNull();
+    expect(text(await inTime(reader.readFull(5), 'readFull(5)'))).toBe('12345');
+    expect(await inTime(reader.readFull(5), 'readFull(5) at the end')).toBeNull();
   });
 });
 
@@ -105,11 +128,11 @@ describe('views and copies', () => {
     source.end(chunk);
     const reader = new BufferedReader(source);
     const sameMemory = (b: Uint8Array | null | undefined) => b?.buffer === chunk.buffer;
-    expect(sameMemory(await reader.peek(3))).toBe(true);
-    expect(sameMemory((await reader.readLine())?.line)).toBe(true);
-    expect(sameMemory(await reader.readSlice(0x0a))).toBe(true);
-    expect(sameMemory(await reader.readFull(1))).toBe(true);
-    expect(sameMemory(await reader.read())).toBe(true);
+    expect(sameMemory(await inTime(reader.peek(3), 'peek(3)'))).toBe(true);
+    expect(sameMemory((await inTime(reader.readLine(), 'readLine()'))?.line)).toBe(true);
+    expect(sameMemory(await inTime(reader.readSlice(0x0a), 'readSlice(LF)'))).toBe(true);
+    expect(sameMemory(await inTime(reader.readFull(1), 'readFull(1)'))).toBe(true);
+    expect(sameMemory(await inTime(reader.read(), 'read()'))).toBe(true);
   });
 
   it('a run spanning chunks is gathered, and unread copies what it is given', async () => {
@@ -118,12 +141,12 @@ describe('views and copies', () => {
     source.write('abc');
     await turns();
     source.end('def\n');
-    const line = await reader.readSlice(0x0a);
+    const line = await inTime(reader.readSlice(0x0a), 'readSlice(LF)');
     expect(text(line)).toBe('abcdef\n');
     const given = bytes('xy');
     reader.unread(given);
     given.fill(0x21);
-    expect(text(await reader.readFull(2))).toBe('xy');
+    expect(text(await inTime(reader.readFull(2), 'readFull(2)'))).toBe('xy');
   });
 });
 
@@ -133,7 +156,8 @@ describe('lines', () => {
     source.end(`a\r\nb\nc\rd\n${'x'.repeat(20)}\r\n${'y'.repeat(15)}\r\nlast`);
     const reader = new BufferedReader(source, { size: 16 });
     const lines: Array<[string | null | undefined, boolean]> = [];
-    for (let l = await reader.readLine(); l !== null; l = await reader.readLine()) {
+    const readLine = () => inTime(reader.readLine(), `readLine() after ${lines.length} lines`);
+    for (let l = await readLine(); l !== null; l = await readLine()) {
       lines.push([text(l.line), l.isPrefix]);
     }
     expect(lines).toEqual([
@@ -153,11 +177,14 @@ describe('lines', () => {
     const source = new PassThrough();
     source.end(`${'z'.repeat(40)}\n`);
     const reader = new BufferedReader(source, { size: 16 });
-    const error = await reader.readSlice(0x0a).catch((e: unknown) => e);
+    const error = await inTime(
+      reader.readSlice(0x0a).catch((e: unknown) => e),
+      'the refusal of readSlice(LF)',
+    );
     expect(codeOf(error)).toBe(BufioErrorCode.BUFFER_FULL);
     expect((error as H1Error).offset).toBe(16);
     expect(reader.buffered).toBeGreaterThanOrEqual(16);
-    expect(text(await reader.readFull(41))).toBe(`${'z'.repeat(40)}\n`);
+    expect(text(await inTime(reader.readFull(41), 'readFull(41)'))).toBe(`${'z'.repeat(40)}\n`);
   });
 });
 
@@ -168,7 +195,7 @@ describe('listeners, release and hand-off', () => {
     const reader = new BufferedReader(source);
     expect(listeners(source)).not.toEqual(before);
     source.end('x');
-    expect(text(await collect(reader))).toBe('x');
+    expect(text(await inTime(collect(reader), 'the reader to its end'))).toBe('x');
     expect(listeners(source)).toEqual(before);
   });
 
@@ -177,7 +204,7 @@ describe('listeners, release and hand-off', () => {
     const before = listeners(source);
     const reader = new BufferedReader(source, { head: bytes('head|') });
     source.write('abc|');
-    expect(text(await reader.readFull(2))).toBe('he');
+    expect(text(await inTime(reader.readFull(2), 'readFull(2)'))).toBe('he');
     await turns();
     const { source: back, head } = reader.release();
     expect(back).toBe(source);
@@ -185,8 +212,11 @@ describe('listeners, release and hand-off', () => {
     expect(source.readableFlowing).toBeNull();
     expect(text(head)).toBe('ad|abc|');
     source.end('rest');
-    expect(text(await collect(source))).toBe('rest');
-    await expect(reader.read()).rejects.toSatisfy((e) => codeOf(e) === BufioErrorCode.RELEASED);
+    expect(text(await inTime(collect(source), 'the released source to its end'))).toBe('rest');
+    await inTime(
+      expect(reader.read()).rejects.toSatisfy((e) => codeOf(e) === BufioErrorCode.RELEASED),
+      'the refusal of read()',
+    );
   });
 
   it('release during a readFull larger than size returns what that call had gathered', async () => {
@@ -197,19 +227,27 @@ describe('listeners, release and hand-off', () => {
     await turns(2);
     const { head } = reader.release();
     expect(text(head)).toBe('x'.repeat(40));
-    await expect(pending).rejects.toSatisfy((e) => codeOf(e) === BufioErrorCode.RELEASED);
+    await inTime(
+      expect(pending).rejects.toSatisfy((e) => codeOf(e) === BufioErrorCode.RELEASED),
+      'the refusal of the pending readFull(64)',
+    );
     source.destroy();
   });
 
   it('toReadable yields the buffered bytes, then the rest; the reader is then refused', async () => {
     const source = new PassThrough();
     const reader = new BufferedReader(source, { head: bytes('line\nhead ') });
-    expect(text((await reader.readLine())?.line)).toBe('line');
+    expect(text((await inTime(reader.readLine(), 'readLine()'))?.line)).toBe('line');
     const stream = reader.toReadable();
-    await expect(reader.peek(1)).rejects.toSatisfy((e) => codeOf(e) === BufioErrorCode.RELEASED);
+    await inTime(
+      expect(reader.peek(1)).rejects.toSatisfy((e) => codeOf(e) === BufioErrorCode.RELEASED),
+      'the refusal of peek(1)',
+    );
     source.write('and ');
     source.end('more');
-    expect(text(await collect(stream))).toBe('head and more');
+    expect(text(await inTime(collect(stream), 'the handed-off Readable to its end'))).toBe(
+      'head and more',
+    );
     expect(source.destroyed || source.readableEnded).toBe(true);
   });
 
@@ -218,7 +256,7 @@ describe('listeners, release and hand-off', () => {
     const stream = new BufferedReader(source).toReadable();
     stream.on('error', () => {});
     stream.destroy(new Error('consumer gave up'));
-    await once(source, 'close');
+    await inTime(once(source, 'close'), 'the close of the source');
     expect(source.destroyed).toBe(true);
   });
 
@@ -226,8 +264,8 @@ describe('listeners, release and hand-off', () => {
     const source = Readable.from([Buffer.from('gone')], { objectMode: false });
     await collect(source);
     const reader = new BufferedReader(source, { head: bytes('kept') });
-    expect(text(await reader.read())).toBe('kept');
-    expect(await reader.read()).toBeNull();
+    expect(text(await inTime(reader.read(), 'read() of the head'))).toBe('kept');
+    expect(await inTime(reader.read(), 'read() at the end')).toBeNull();
   });
 
   it('a source destroyed with an error gives the head, then that error', async () => {
@@ -236,8 +274,8 @@ describe('listeners, release and hand-off', () => {
     source.destroy(new Error('earlier failure'));
     await new Promise((resolve) => source.on('close', resolve));
     const reader = new BufferedReader(source, { head: bytes('kept') });
-    expect(text(await reader.read())).toBe('kept');
-    await expect(reader.read()).rejects.toThrow('earlier failure');
+    expect(text(await inTime(reader.read(), 'read() of the head'))).toBe('kept');
+    await inTime(expect(reader.read()).rejects.toThrow('earlier failure'), 'the failure of read()');
   });
 });
 

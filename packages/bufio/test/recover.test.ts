@@ -6,6 +6,7 @@ import { createServer, type IncomingMessage, type Server } from 'node:http';
 import { connect, type Socket } from 'node:net';
 import { type BufferedReader, BufioErrorCode, H1Error, recover } from '@h1kit/bufio';
 import { afterEach, describe, expect, it } from 'vitest';
+import { inTime } from '../../../testkit/bounded.js';
 import { bytes, collect, text } from '../../../testkit/bytes.js';
 import { loopback, socketPair, turns } from './helpers.js';
 
@@ -79,11 +80,11 @@ describe('sockets from node:http', () => {
     });
     const client = await dial();
     client.write(`${UPGRADE}first|`);
-    await readUntil(client, '\r\n\r\n');
+    await inTime(readUntil(client, '\r\n\r\n'), 'the 101 written through recover()');
     client.write('second|');
     await turns(2);
     client.end('third|');
-    const { head, all } = await seen;
+    const { head, all } = await inTime(seen, 'everything the recovered reader yields');
     expect(head).toBe('first|');
     expect(all).toBe('first|second|third|');
   });
@@ -109,7 +110,7 @@ describe('sockets from node:http', () => {
     await turns(2);
     client.write('later|');
     client.end('and more|');
-    const { state, all } = await seen;
+    const { state, all } = await inTime(seen, 'everything the recovered reader yields');
     expect(state).toEqual({ flowing: null, dataListeners: 0 });
     expect(all).toBe('piped|later|and more|');
   });
@@ -127,9 +128,9 @@ describe('sockets from node:http', () => {
     });
     const client = await dial();
     client.write('CONNECT example.test:443 HTTP/1.1\r\nHost: example.test:443\r\n\r\nhello|');
-    await readUntil(client, '\r\n\r\n');
+    await inTime(readUntil(client, '\r\n\r\n'), 'the 200 written through recover()');
     client.end('tunnel|');
-    expect(await seen).toBe('hello|tunnel|');
+    expect(await inTime(seen, 'everything the recovered reader yields')).toBe('hello|tunnel|');
   });
 
   it('the hijack path (onIncoming returns 2) after a pipelined request node:http answers first', async () => {
@@ -158,9 +159,12 @@ describe('sockets from node:http', () => {
     client.write(
       'GET /a HTTP/1.1\r\nHost: a\r\n\r\nPOST /take HTTP/1.1\r\nHost: a\r\nContent-Length: 5\r\n\r\nbody!next',
     );
-    const answers = await readUntil(client, 'taken');
+    const answers = await inTime(
+      readUntil(client, 'taken'),
+      'the answer written through recover()',
+    );
     client.end('|last');
-    const { head, all } = await seen;
+    const { head, all } = await inTime(seen, 'everything the recovered reader yields');
     // The unprocessed body and whatever followed it are the hijacker's, in order.
     expect(head).toBe('body!next');
     expect(all).toBe('body!next|last');
@@ -186,7 +190,7 @@ describe('raw sockets in every state', () => {
     const { reader } = recover(peer, bytes('HEAD|'));
     expect(reader.buffered).toBeGreaterThanOrEqual(5);
     client.end('ghi');
-    expect(await readAll(reader)).toBe('HEAD|abcdefghi');
+    expect(await inTime(readAll(reader), 'the reader to its end')).toBe('HEAD|abcdefghi');
   });
 
   it('flowing: taken over inside its own data handler', async () => {
@@ -203,7 +207,7 @@ describe('raw sockets in every state', () => {
     await turns(2);
     client.write('def');
     client.end('ghi');
-    expect(await seen).toBe('abcdefghi');
+    expect(await inTime(seen, 'everything the recovered reader yields')).toBe('abcdefghi');
   });
 
   it('flowing with no listener: taken at once, before any byte is emitted', async () => {
@@ -212,7 +216,7 @@ describe('raw sockets in every state', () => {
     expect(peer.readableFlowing).toBe(true);
     const { reader } = recover(peer, bytes('h|'));
     client.end('tail');
-    expect(await readAll(reader)).toBe('h|tail');
+    expect(await inTime(readAll(reader), 'the reader to its end')).toBe('h|tail');
   });
 
   it.each([
@@ -228,17 +232,20 @@ describe('raw sockets in every state', () => {
       await once(peer, 'close');
     }
     const { reader } = recover(peer, bytes('unprocessed'));
-    expect(await readAll(reader)).toBe('unprocessed');
-    expect(await reader.read()).toBeNull();
+    expect(await inTime(readAll(reader), 'the reader to its end')).toBe('unprocessed');
+    expect(await inTime(reader.read(), 'read() past the end')).toBeNull();
   });
 
   it('a reset by the peer rejects the waiting call with the socket error, after head', async () => {
     const { client, peer } = await pair();
     const { reader } = recover(peer, bytes('h'));
-    expect(await reader.readByte()).toBe(0x68);
+    expect(await inTime(reader.readByte(), 'readByte() of the head')).toBe(0x68);
     const waiting = reader.readByte();
     client.resetAndDestroy();
-    const error = (await waiting.catch((e: unknown) => e)) as NodeJS.ErrnoException;
+    const error = (await inTime(
+      waiting.catch((e: unknown) => e),
+      'the failure of the waiting readByte()',
+    )) as NodeJS.ErrnoException;
     expect(error.code).toBe('ECONNRESET');
   });
 
@@ -247,7 +254,10 @@ describe('raw sockets in every state', () => {
     const { reader } = recover(peer, bytes('h'));
     const waiting = reader.readFull(2);
     peer.destroy();
-    const error = await waiting.catch((e: unknown) => e);
+    const error = await inTime(
+      waiting.catch((e: unknown) => e),
+      'the failure of the waiting readFull(2)',
+    );
     expect(error).toBeInstanceOf(H1Error);
     expect((error as H1Error).code).toBe(BufioErrorCode.PREMATURE_CLOSE);
   });

@@ -5,6 +5,7 @@ import { once } from 'node:events';
 import { fc, test } from '@fast-check/vitest';
 import { BufferedWriter } from '@h1kit/bufio';
 import { describe, expect } from 'vitest';
+import { inTime } from '../../../testkit/bounded.js';
 import { concat } from '../../../testkit/bytes.js';
 import { loopback, recordingSink, socketPair } from './helpers.js';
 
@@ -38,7 +39,7 @@ const write = (bytes: Uint8Array, wait: boolean): Cmd => ({
     m.written.push(bytes.slice());
     if (bytes.length >= m.size) m.large.push(bytes);
     const done = w.write(bytes);
-    if (wait) await done;
+    if (wait) await inTime(done, `write(${bytes.length})`);
     else m.pending.push(done);
     // A small write was copied: the caller may reuse its array at once.
     if (bytes.length < m.size) bytes.fill(0xee);
@@ -50,8 +51,8 @@ const write = (bytes: Uint8Array, wait: boolean): Cmd => ({
 const flush = (): Cmd => ({
   check: () => true,
   async run(m, w) {
-    await w.flush();
-    await Promise.all(m.pending.splice(0));
+    await inTime(w.flush(), 'flush()');
+    await inTime(Promise.all(m.pending.splice(0)), 'the writes not awaited, after flush()');
     expect(w.buffered).toBe(0);
     if (m.received) expect(Buffer.from(concat(m.received())).equals(concat(m.written))).toBe(true);
     invariants(m, w);
@@ -119,10 +120,10 @@ describe('BufferedWriter against the model', () => {
         const writer = new BufferedWriter(client, { size });
         const model: Model = { written: [], large: [], pending: [], size };
         await fc.asyncModelRun(() => ({ model, real: writer }), cmds);
-        await writer.flush();
-        await Promise.all(model.pending);
+        await inTime(writer.flush(), 'the last flush()');
+        await inTime(Promise.all(model.pending), 'the writes not awaited, after flush()');
         client.end();
-        await once(peer, 'end');
+        await inTime(once(peer, 'end'), 'the end of the stream at the peer');
         expect(Buffer.from(concat(received)).equals(concat(model.written))).toBe(true);
       } finally {
         await l.close();

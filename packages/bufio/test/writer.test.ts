@@ -3,6 +3,7 @@
 import { Writable } from 'node:stream';
 import { BufferedWriter, BufioErrorCode } from '@h1kit/bufio';
 import { describe, expect, it } from 'vitest';
+import { inTime } from '../../../testkit/bounded.js';
 import { codeOf } from '../../../testkit/bytes.js';
 import { loopback, recordingSink, SOURCE_ERROR, socketPair, turns } from './helpers.js';
 
@@ -10,11 +11,13 @@ describe('how bytes reach the sink', () => {
   it('small writes are gathered into one chunk, sent by flush', async () => {
     const sink = recordingSink();
     const writer = new BufferedWriter(sink, { size: 4096 });
-    for (let i = 0; i < 100; i++) await writer.write(new Uint8Array(10).fill(i));
+    for (let i = 0; i < 100; i++) {
+      await inTime(writer.write(new Uint8Array(10).fill(i)), `write ${i + 1}`);
+    }
     expect(sink.recorded.calls).toBe(0);
     expect(writer.buffered).toBe(1000);
     expect(writer.available).toBe(3096);
-    await writer.flush();
+    await inTime(writer.flush(), 'flush()');
     expect(sink.recorded.calls).toBe(1);
     expect(sink.recorded.chunks[0]!.length).toBe(1000);
   });
@@ -24,10 +27,10 @@ describe('how bytes reach the sink', () => {
     // A first write keeps the sink busy, so the next two are buffered and can meet in writev.
     sink.write(new Uint8Array(1));
     const writer = new BufferedWriter(sink, { size: 64 });
-    await writer.write(new Uint8Array(5).fill(1));
+    await inTime(writer.write(new Uint8Array(5).fill(1)), 'the small write');
     const large = new Uint8Array(200).fill(2);
-    await writer.write(large);
-    await writer.flush();
+    await inTime(writer.write(large), 'the large write');
+    await inTime(writer.flush(), 'flush()');
     expect(sink.recorded.calls).toBe(2);
     expect(sink.recorded.chunks.map((c) => c.length)).toEqual([1, 5, 200]);
     expect(sink.recorded.chunks[2]!.buffer).toBe(large.buffer);
@@ -36,8 +39,8 @@ describe('how bytes reach the sink', () => {
   it('a write that does not fit sends what was gathered first, then gathers it anew', async () => {
     const sink = recordingSink();
     const writer = new BufferedWriter(sink, { size: 16 });
-    await writer.write(new Uint8Array(10).fill(1));
-    await writer.write(new Uint8Array(10).fill(2));
+    await inTime(writer.write(new Uint8Array(10).fill(1)), 'the first write');
+    await inTime(writer.write(new Uint8Array(10).fill(2)), 'the write that does not fit');
     expect(sink.recorded.chunks.map((c) => [...c])).toEqual([new Array(10).fill(1)]);
     expect(writer.buffered).toBe(10);
   });
@@ -52,7 +55,7 @@ describe('when calls resolve', () => {
       },
     });
     const writer = new BufferedWriter(sink);
-    await writer.write(new Uint8Array(3));
+    await inTime(writer.write(new Uint8Array(3)), 'write()');
     let flushed = false;
     const flushing = writer.flush().then(() => {
       flushed = true;
@@ -60,7 +63,7 @@ describe('when calls resolve', () => {
     await turns(3);
     expect(flushed).toBe(false);
     release!();
-    await flushing;
+    await inTime(flushing, 'flush() once the sink called back');
     expect(flushed).toBe(true);
   });
 
@@ -80,7 +83,7 @@ describe('when calls resolve', () => {
     await turns(3);
     expect(taken).toBe(false);
     for (const c of callbacks.splice(0)) c();
-    await writing;
+    await inTime(writing, 'the write once the sink drained');
     expect(taken).toBe(true);
   });
 });
@@ -90,9 +93,12 @@ describe('failures of the sink', () => {
     const sink = recordingSink({ failAt: 0, later: [true] });
     sink.on('error', () => {});
     const writer = new BufferedWriter(sink);
-    await writer.write(new Uint8Array(4));
-    await expect(writer.flush()).rejects.toThrow(SOURCE_ERROR);
-    await expect(writer.write(new Uint8Array(1))).rejects.toThrow(SOURCE_ERROR);
+    await inTime(writer.write(new Uint8Array(4)), 'write()');
+    await inTime(expect(writer.flush()).rejects.toThrow(SOURCE_ERROR), 'the failure of flush()');
+    await inTime(
+      expect(writer.write(new Uint8Array(1))).rejects.toThrow(SOURCE_ERROR),
+      'the refusal of write()',
+    );
   });
 
   it('a sink closed under the writer refuses with ERR_BUFIO_PREMATURE_CLOSE', async () => {
@@ -100,7 +106,10 @@ describe('failures of the sink', () => {
     const writer = new BufferedWriter(sink);
     sink.destroy();
     await new Promise((resolve) => sink.once('close', resolve));
-    const error = await writer.write(new Uint8Array(1)).catch((e: unknown) => e);
+    const error = await inTime(
+      writer.write(new Uint8Array(1)).catch((e: unknown) => e),
+      'the refusal of write()',
+    );
     expect(codeOf(error)).toBe(BufioErrorCode.PREMATURE_CLOSE);
     expect(sink.listenerCount('error') + sink.listenerCount('close')).toBe(0);
   });
@@ -114,13 +123,16 @@ describe('failures of the sink', () => {
       const big = new Uint8Array(1 << 20);
       let error: unknown;
       for (let i = 0; i < 64 && error === undefined; i++) {
-        error = await writer
-          .write(big)
-          .then(() => writer.flush())
-          .then(
-            () => undefined,
-            (e: unknown) => e,
-          );
+        error = await inTime(
+          writer
+            .write(big)
+            .then(() => writer.flush())
+            .then(
+              () => undefined,
+              (e: unknown) => e,
+            ),
+          `write and flush ${i + 1} to the reset socket`,
+        );
       }
       expect(error).toBeInstanceOf(Error);
       expect(['ECONNRESET', 'EPIPE', BufioErrorCode.PREMATURE_CLOSE]).toContain(
@@ -135,10 +147,13 @@ describe('failures of the sink', () => {
     const sink = recordingSink();
     const before = sink.listenerCount('error') + sink.listenerCount('close');
     const writer = new BufferedWriter(sink);
-    await writer.write(new Uint8Array([1, 2, 3]));
+    await inTime(writer.write(new Uint8Array([1, 2, 3])), 'write()');
     expect([...writer.release()]).toEqual([1, 2, 3]);
     expect(sink.listenerCount('error') + sink.listenerCount('close')).toBe(before);
-    const error = await writer.flush().catch((e: unknown) => e);
+    const error = await inTime(
+      writer.flush().catch((e: unknown) => e),
+      'the refusal of flush()',
+    );
     expect(codeOf(error)).toBe(BufioErrorCode.RELEASED);
     expect(sink.recorded.calls).toBe(0);
   });

@@ -13,6 +13,7 @@ import {
   H1Error,
 } from '@h1kit/chunked';
 import { describe, expect, it } from 'vitest';
+import { eachInTime, inTime } from '../../../testkit/bounded.js';
 import { collect, text } from '../../../testkit/bytes.js';
 
 /** A wire of `chunks` chunks of `size` bytes each, cut into 64 KiB reads. */
@@ -35,7 +36,9 @@ describe('ChunkedEncoderTransform', () => {
       encoder.write(piece);
     }
     encoder.end();
-    expect(await output).toBe('5\r\nhello\r\n6\r\n world\r\n0\r\nX-Bytes: 11\r\n\r\n');
+    expect(await inTime(output, 'the encoded output to its end')).toBe(
+      '5\r\nhello\r\n6\r\n world\r\n0\r\nX-Bytes: 11\r\n\r\n',
+    );
   });
 
   it('is read by node:http as a chunked request body with its trailers', async () => {
@@ -60,7 +63,7 @@ describe('ChunkedEncoderTransform', () => {
       const response = collect(socket).then((b) => text(b));
       encoder.write('first ');
       encoder.end('second');
-      const raw = await response;
+      const raw = await inTime(response, "node:http's answer to the encoded body");
       expect(raw).toMatch(/^HTTP\/1\.1 200 OK\r\n/);
       expect(JSON.parse(raw.slice(raw.indexOf('\r\n\r\n') + 4))).toEqual({
         body: 'first second',
@@ -91,7 +94,10 @@ describe('ChunkedEncoderTransform', () => {
         setTimeout(callback, 1);
       },
     });
-    await pipeline(source, new ChunkedEncoderTransform(), slowSink);
+    await inTime(
+      pipeline(source, new ChunkedEncoderTransform(), slowSink),
+      'the pipeline through the encoder',
+    );
     expect(consumed).toBeGreaterThan(96 * 65536);
     // Source, transform and sink buffers hold a few 64 KiB writes at most, not the 6 MiB sent.
     expect(widest).toBeLessThanOrEqual(8 * 65536);
@@ -137,7 +143,7 @@ describe('ChunkedDecoderTransform', () => {
         req.end();
       });
     });
-    const { body, trailers, rest } = await received;
+    const { body, trailers, rest } = await inTime(received, 'the body decoded at the server');
     expect(body).toBe(`hello ${'z'.repeat(70000)}`);
     expect(trailers).toEqual([['X-Sum', '70006']]);
     expect(rest).toBe('');
@@ -151,7 +157,7 @@ describe('ChunkedDecoderTransform', () => {
     decoder.write('3\r\nabc\r\n0\r\nA: 1\r\n\r\nGET ');
     decoder.write('/ HTTP/1.1\r\n');
     decoder.end();
-    await body;
+    await inTime(body, 'the decoded body to its end');
     expect(events).toEqual(['trailers [["A","1"]]', 'end abc']);
     expect(text(decoder.rest)).toBe('GET / HTTP/1.1\r\n');
   });
@@ -160,7 +166,7 @@ describe('ChunkedDecoderTransform', () => {
     const decoder = new ChunkedDecoderTransform();
     decoder.resume();
     decoder.end('5\r\nhello\n0\r\n\r\n');
-    const [error] = await once(decoder, 'error');
+    const [error] = await inTime(once(decoder, 'error'), "the decoder's 'error'");
     expect(error).toBeInstanceOf(H1Error);
     expect(error).toMatchObject({ code: ChunkedErrorCode.EXPECTED_CRLF, offset: 8 });
   });
@@ -172,11 +178,14 @@ describe('ChunkedDecoderTransform', () => {
       new ChunkedDecoderTransform(),
       sink,
     );
-    await expect(done).rejects.toMatchObject({
-      name: 'H1Error',
-      code: ChunkedErrorCode.INCOMPLETE_CHUNKED_BODY,
-      offset: 6,
-    });
+    await inTime(
+      expect(done).rejects.toMatchObject({
+        name: 'H1Error',
+        code: ChunkedErrorCode.INCOMPLETE_CHUNKED_BODY,
+        offset: 6,
+      }),
+      'the failure of the pipeline',
+    );
   });
 
   it('stops when its AbortSignal fires', async () => {
@@ -185,7 +194,7 @@ describe('ChunkedDecoderTransform', () => {
     decoder.resume();
     decoder.write('5\r\nhel');
     controller.abort();
-    const [error] = await once(decoder, 'error');
+    const [error] = await inTime(once(decoder, 'error'), "the decoder's 'error' on abort");
     expect(error).toMatchObject({ name: 'AbortError' });
     expect(decoder.destroyed).toBe(true);
   });
@@ -194,7 +203,7 @@ describe('ChunkedDecoderTransform', () => {
     const decoder = new ChunkedDecoderTransform({ maxChunkSize: 15 });
     decoder.resume();
     decoder.end('10\r\n');
-    const [error] = await once(decoder, 'error');
+    const [error] = await inTime(once(decoder, 'error'), "the decoder's 'error' past the limit");
     expect(error).toMatchObject({ code: ChunkedErrorCode.CHUNK_SIZE_TOO_LARGE });
   });
 
@@ -213,7 +222,7 @@ describe('ChunkedDecoderTransform', () => {
     });
     const decoder = new ChunkedDecoderTransform();
     source.pipe(decoder);
-    for await (const part of decoder) {
+    for await (const part of eachInTime(decoder, 'the decoded body')) {
       consumed += (part as Buffer).length;
       widest = Math.max(widest, produced - consumed);
       await sleep(1);

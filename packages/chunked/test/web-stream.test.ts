@@ -9,15 +9,19 @@ import {
   H1Error,
 } from '@h1kit/chunked';
 import { describe, expect, it } from 'vitest';
+import { inTime } from '../../../testkit/bounded.js';
 import { bytes, collect, text } from '../../../testkit/bytes.js';
 
 describe('ChunkedEncoderStream and ChunkedDecoderStream', () => {
   it('round-trip payload and trailers through both', async () => {
     const decoder = new ChunkedDecoderStream();
-    const payload = await collect(
-      ReadableStream.from([bytes('hello'), bytes(''), bytes(' world')])
-        .pipeThrough(new ChunkedEncoderStream({ trailers: { 'X-Done': 'yes' } }))
-        .pipeThrough(decoder),
+    const payload = await inTime(
+      collect(
+        ReadableStream.from([bytes('hello'), bytes(''), bytes(' world')])
+          .pipeThrough(new ChunkedEncoderStream({ trailers: { 'X-Done': 'yes' } }))
+          .pipeThrough(decoder),
+      ),
+      'the payload through encoder and decoder',
     );
     expect(text(payload)).toBe('hello world');
     expect(decoder.trailers).toEqual([['X-Done', 'yes']]);
@@ -25,8 +29,9 @@ describe('ChunkedEncoderStream and ChunkedDecoderStream', () => {
   });
 
   it('the encoder writes exactly the chunked coding', async () => {
-    const wire = await collect(
-      ReadableStream.from([bytes('abc')]).pipeThrough(new ChunkedEncoderStream()),
+    const wire = await inTime(
+      collect(ReadableStream.from([bytes('abc')]).pipeThrough(new ChunkedEncoderStream())),
+      'the encoded wire',
     );
     expect(text(wire)).toBe('3\r\nabc\r\n0\r\n\r\n');
   });
@@ -35,10 +40,13 @@ describe('ChunkedEncoderStream and ChunkedDecoderStream', () => {
     const decoder = new ChunkedDecoderStream();
     const writer = decoder.writable.getWriter();
     const payload = collect(decoder.readable);
-    await writer.write(bytes('2\r\nok\r\n0\r\n\r\nNEXT'));
-    expect(text(await payload)).toBe('ok');
+    await inTime(writer.write(bytes('2\r\nok\r\n0\r\n\r\nNEXT')), 'the write of the message');
+    expect(text(await inTime(payload, 'the decoded payload to its end'))).toBe('ok');
     expect(text(decoder.rest)).toBe('NEXT');
-    await expect(writer.write(bytes('more'))).rejects.toThrow(TypeError);
+    await inTime(
+      expect(writer.write(bytes('more'))).rejects.toThrow(TypeError),
+      'the refusal of a later write',
+    );
   });
 
   it('the decoder errors both sides with the H1Error of the fault', async () => {
@@ -48,18 +56,24 @@ describe('ChunkedEncoderStream and ChunkedDecoderStream', () => {
     // The readable side is read first: until then backpressure holds the write back.
     const read = reader.read();
     const written = writer.write(bytes('5\r\nhello\r\nzz'));
-    await expect(read).rejects.toMatchObject({
-      code: ChunkedErrorCode.INVALID_CHUNK_SIZE,
-      offset: 10,
-    });
-    await expect(written).rejects.toBeInstanceOf(H1Error);
+    await inTime(
+      expect(read).rejects.toMatchObject({
+        code: ChunkedErrorCode.INVALID_CHUNK_SIZE,
+        offset: 10,
+      }),
+      'the failure of the read',
+    );
+    await inTime(expect(written).rejects.toBeInstanceOf(H1Error), 'the failure of the write');
   });
 
   it('the decoder fails with ERR_H1_INCOMPLETE_CHUNKED_BODY when closed inside the body', async () => {
     const source = ReadableStream.from([bytes('5\r\nhel')]);
-    await expect(collect(source.pipeThrough(new ChunkedDecoderStream()))).rejects.toMatchObject({
-      code: ChunkedErrorCode.INCOMPLETE_CHUNKED_BODY,
-    });
+    await inTime(
+      expect(collect(source.pipeThrough(new ChunkedDecoderStream()))).rejects.toMatchObject({
+        code: ChunkedErrorCode.INCOMPLETE_CHUNKED_BODY,
+      }),
+      'the failure of the cut body',
+    );
   });
 
   it('the decoder keeps backpressure: a slow reader bounds what is pulled from the source', async () => {
@@ -80,7 +94,7 @@ describe('ChunkedEncoderStream and ChunkedDecoderStream', () => {
     );
     const reader = source.pipeThrough(new ChunkedDecoderStream()).getReader();
     for (;;) {
-      const { done, value } = await reader.read();
+      const { done, value } = await inTime(reader.read(), `the decoded bytes after ${consumed}`);
       if (done) break;
       consumed += value.length;
       widest = Math.max(widest, produced - consumed);
@@ -111,7 +125,10 @@ describe('ChunkedEncoderStream and ChunkedDecoderStream', () => {
         await sleep(1);
       },
     });
-    await source.pipeThrough(new ChunkedEncoderStream()).pipeTo(sink);
+    await inTime(
+      source.pipeThrough(new ChunkedEncoderStream()).pipeTo(sink),
+      'the whole source encoded into the sink',
+    );
     expect(consumed).toBeGreaterThan(96 * 65536);
     expect(widest).toBeLessThanOrEqual(4 * 65536);
   });

@@ -23,7 +23,7 @@ describe('request() when the response body is given up', () => {
     ],
   ] as Array<[string, (body: never) => Promise<void>]>)(
     'closes the connection after %s',
-    async (_how, giveUp) => {
+    async (how, giveUp) => {
       const { port } = await serve((exchange) => {
         const out = exchange.respond(200);
         // Streams on until the connection goes.
@@ -32,7 +32,7 @@ describe('request() when the response body is given up', () => {
       });
       const exchange = request(`http://127.0.0.1:${port}/`);
       const response = await inTime(exchange.response, 'the response head');
-      await giveUp(response.body as never);
+      await inTime(giveUp(response.body as never), `giving the body up by ${how}`);
       await inTime(once(exchange.socket, 'close'), 'the client connection closing');
       expect(exchange.socket.destroyed).toBe(true);
     },

@@ -10,6 +10,7 @@ import { collect } from '../../../testkit/bytes.js';
 import {
   BOUND_MS,
   closeServer,
+  forceClose,
   httpServers,
   inTime,
   listen,
@@ -23,7 +24,7 @@ const servers: Server[] = [];
 const h1servers: H1Server[] = [];
 afterEach(async () => {
   await Promise.all(servers.splice(0).map(closeServer));
-  await Promise.all(h1servers.splice(0).map((s) => s.close({ force: true })));
+  await Promise.all(h1servers.splice(0).map(forceClose));
 });
 const serve = standaloneServers();
 const httpServer = httpServers();
@@ -72,15 +73,15 @@ describe('request(): the full-duplex client', () => {
       out.end('late\n');
     });
     h1servers.push(server);
-    const { port } = await server.listen();
+    const { port } = await inTime(server.listen(), 'listen() of the h1kit server');
     const exchange = request(`http://127.0.0.1:${port}/`, { method: 'PUT' });
-    const response = await exchange.response;
+    const response = await inTime(exchange.response, 'the response head');
     const first = await inTime(once(response.body, 'data'), 'the first piece of the response');
     expect(Buffer.from(first[0]).toString()).toBe('early\n');
     expect(exchange.body.writableEnded).toBe(false);
     exchange.body.setTrailers({ Checksum: 'abc' });
     exchange.body.end('12345');
-    const rest = await collect(response.body);
+    const rest = await inTime(collect(response.body), 'the rest of the response body');
     expect(rest.toString()).toBe('late\n');
     expect(response.trailers).toEqual([['X-Got', '5;Checksum=abc']]);
   });
@@ -95,16 +96,16 @@ describe('request(): the full-duplex client', () => {
       exchange.respond(204).end();
     });
     h1servers.push(server);
-    const { port } = await server.listen();
+    const { port } = await inTime(server.listen(), 'listen() of the h1kit server');
     const put = request(`http://127.0.0.1:${port}/`, {
       method: 'PUT',
       headers: { 'Content-Length': 3 },
     });
     put.body.end('abc');
-    expect((await put.response).status).toBe(204);
+    expect((await inTime(put.response, 'the answer to the PUT')).status).toBe(204);
     const get = request(`http://127.0.0.1:${port}/`);
-    const response = await get.response;
-    expect((await collect(response.body)).length).toBe(0);
+    const response = await inTime(get.response, 'the answer to the GET');
+    expect((await inTime(collect(response.body), 'the body of the GET')).length).toBe(0);
     expect(seen).toEqual(['PUT 3 - abc', 'GET - - ']);
   });
 
@@ -124,7 +125,7 @@ describe('request(): the full-duplex client', () => {
     });
     const hints: number[] = [];
     exchange.on('informational', (head) => hints.push(head.status));
-    const { socket, head, response } = await exchange.hijack();
+    const { socket, head, response } = await inTime(exchange.hijack(), 'the 101 and its socket');
     expect(response.status).toBe(101);
     expect(hints).toEqual([103]);
     let received = Buffer.from(head).toString();
@@ -149,8 +150,10 @@ describe('request(): the full-duplex client', () => {
     const port = await listen(server);
     const exchange = request(`https://127.0.0.1:${port}/`, { method: 'POST', tls: { ca: cert } });
     exchange.body.end('secret');
-    const response = await exchange.response;
-    expect((await collect(response.body)).toString()).toBe('secret');
+    const response = await inTime(exchange.response, 'the response head over TLS');
+    expect((await inTime(collect(response.body), 'the response body over TLS')).toString()).toBe(
+      'secret',
+    );
   });
 
   it('fails the response body with H1Error when the server closes mid-body, and rejects a malformed head', async () => {
@@ -160,8 +163,11 @@ describe('request(): the full-duplex client', () => {
     cut.listen(0, '127.0.0.1');
     await once(cut, 'listening');
     const exchange = request(`http://127.0.0.1:${(cut.address() as { port: number }).port}/`);
-    const response = await exchange.response;
-    await expect(collect(response.body)).rejects.toBeInstanceOf(H1Error);
+    const response = await inTime(exchange.response, 'the head of the cut response');
+    await inTime(
+      expect(collect(response.body)).rejects.toBeInstanceOf(H1Error),
+      'the failure of the cut body',
+    );
 
     const bad = createNetServer((socket) => {
       socket.end('HTTP/1.1 200 OK\r\nBad Header\r\n\r\n');
@@ -169,7 +175,10 @@ describe('request(): the full-duplex client', () => {
     bad.listen(0, '127.0.0.1');
     await once(bad, 'listening');
     const broken = request(`http://127.0.0.1:${(bad.address() as { port: number }).port}/`);
-    await expect(broken.response).rejects.toMatchObject({ code: 'ERR_H1_INVALID_HEAD' });
+    await inTime(
+      expect(broken.response).rejects.toMatchObject({ code: 'ERR_H1_INVALID_HEAD' }),
+      'the refusal of the malformed head',
+    );
     cut.close();
     bad.close();
   });
@@ -200,8 +209,10 @@ describe('request(): the full-duplex client', () => {
     const controller = new AbortController();
     for (let i = 0; i < 3; i++) {
       const exchange = request(`http://127.0.0.1:${port}/`, { signal: controller.signal });
-      const response = await exchange.response;
-      expect((await collect(response.body)).toString()).toBe('ok');
+      const response = await inTime(exchange.response, `the response head ${i + 1}`);
+      expect((await inTime(collect(response.body), `the response body ${i + 1}`)).toString()).toBe(
+        'ok',
+      );
       await inTime(once(exchange.socket, 'close'), `the close of connection ${i + 1}`);
     }
     // A long-lived signal (one per page, per job) must not collect one listener per request.
@@ -219,7 +230,10 @@ describe('request(): the full-duplex client', () => {
       { tls: { key, cert } },
     );
     const exchange = request(`https://127.0.0.1:${port}/`, { tls: { ca: cert } });
-    await collect((await exchange.response).body);
+    await inTime(
+      collect((await inTime(exchange.response, 'the response head over TLS')).body),
+      'the response body over TLS',
+    );
     // RFC 6066 section 3: "Literal IPv4 and IPv6 addresses are not permitted in HostName".
     expect(servername).toBeFalsy();
   });
@@ -249,7 +263,7 @@ describe('request(): the full-duplex client', () => {
     });
     const exchange = request(`http://127.0.0.1:${port}/`);
     try {
-      const response = await exchange.response;
+      const response = await inTime(exchange.response, 'the response head');
       expect(response.status).toBe(200);
       const closed = once(exchange.socket, 'close').then(() => 'closed');
       expect(await within(closed, BOUND_MS, 'still open')).toBe('closed');

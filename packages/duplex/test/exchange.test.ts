@@ -147,8 +147,8 @@ describe('DuplexExchange', () => {
       headers: { 'Content-Length': 6 },
     });
     exchange.body.end('stream');
-    const response = await exchange.response;
-    expect((await collect(response.body)).toString()).toBe('maerts');
+    const response = await inTime(exchange.response, 'the response head');
+    expect((await inTime(collect(response.body), 'the response body')).toString()).toBe('maerts');
   });
 
   it('reports request, framing and fields as received', async () => {

@@ -15,29 +15,9 @@ import {
   type ServerOptions,
 } from '@h1kit/duplex';
 import { afterEach, assert } from 'vitest';
+import { BOUND_MS, inTime } from '../../../testkit/bounded.js';
 
-/** The bound on a wait for something that must happen promptly: a hang otherwise. */
-export const BOUND_MS = 3000;
-
-/** Resolves with the promise's value, or with `timedOut` if it has not settled within `ms`. */
-export function within<T, U>(promise: Promise<T>, ms: number, timedOut: U): Promise<T | U> {
-  let timer: NodeJS.Timeout | undefined;
-  const bound = new Promise<U>((resolve) => {
-    timer = setTimeout(() => resolve(timedOut), ms);
-  });
-  return Promise.race([promise, bound]).finally(() => clearTimeout(timer));
-}
-
-/**
- * The promise's value; fails the test, naming `what` it waited for, if the promise has not
- * settled within `ms`. For waits on the code under test whose failure would otherwise be a hang.
- */
-export async function inTime<T>(promise: Promise<T>, what: string, ms = BOUND_MS): Promise<T> {
-  const late = Symbol('late');
-  const result = await within(promise, ms, late);
-  if (result === late) assert.fail(`${what} did not come within ${ms} ms`);
-  return result as T;
-}
+export { BOUND_MS, inTime, within } from '../../../testkit/bounded.js';
 
 /**
  * True once `check()` holds, false if it has not within `ms`. Polls every millisecond or so (I/O
@@ -63,9 +43,21 @@ export async function listen(server: Server): Promise<number> {
   return (server.address() as AddressInfo).port;
 }
 
+/**
+ * Closes a node:http server and every connection it still tracks. A connection the code under
+ * test took and never let go keeps the server open: that fails, naming the wait, instead of hanging.
+ */
 export async function closeServer(server: Server): Promise<void> {
   server.closeAllConnections();
-  await new Promise<void>((resolve) => server.close(() => resolve()));
+  await inTime(
+    new Promise<void>((resolve) => server.close(() => resolve())),
+    'the close of the node:http server (every connection gone)',
+  );
+}
+
+/** `server.close({ force: true })`, failing the test if a connection outlives it. */
+export function forceClose(server: H1Server): Promise<void> {
+  return inTime(server.close({ force: true }), 'close({ force: true }) of the h1kit server');
 }
 
 /** A raw TCP client that records everything it receives. */
@@ -222,12 +214,12 @@ export function standaloneServers(): (
 ) => Promise<{ server: H1Server; port: number }> {
   const servers: H1Server[] = [];
   afterEach(async () => {
-    await Promise.all(servers.splice(0).map((s) => s.close({ force: true })));
+    await Promise.all(servers.splice(0).map(forceClose));
   });
   return async (handler, options = {}) => {
     const server = createServer(handler, options);
     servers.push(server);
-    const { port } = await server.listen();
+    const { port } = await inTime(server.listen(), 'listen() of the h1kit server');
     return { server, port };
   };
 }

@@ -107,13 +107,16 @@ describe('enableHijack on a stock node:http server', () => {
       (hijacked) => void lineEcho(hijacked.exchange()),
     );
     const port = await listen(server);
-    const plain = await collect(
-      (
-        await inTime(
-          once(httpRequest({ port, host: '127.0.0.1', path: '/' }).end(), 'response'),
-          "node:http's answer",
-        )
-      )[0] as IncomingMessage,
+    const plain = await inTime(
+      collect(
+        (
+          await inTime(
+            once(httpRequest({ port, host: '127.0.0.1', path: '/' }).end(), 'response'),
+            "node:http's answer",
+          )
+        )[0] as IncomingMessage,
+      ),
+      "the body of node:http's answer",
     );
     expect(plain.toString()).toBe('plain');
     // Six rounds 300 ms apart: 1.8 s, well past requestTimeout, with bytes flowing all along.
@@ -236,7 +239,7 @@ describe('enableHijack on a stock node:http server', () => {
     await client.until((t) => t.includes('still here'));
     control.destroyAll();
     await client.untilEnd();
-    await closed;
+    await inTime(closed, 'the close of the server once destroyAll() cut the exchange');
     expect(control.connections.size).toBe(0);
   });
 
@@ -478,7 +481,9 @@ describe('hijack(req, res) inside a request listener', () => {
       ),
       "node:http's answer",
     )) as [IncomingMessage];
-    expect((await collect(res)).toString()).toBe('served by node:http');
+    expect((await inTime(collect(res), "the body of node:http's answer")).toString()).toBe(
+      'served by node:http',
+    );
     expect(failure).toBeInstanceOf(H1Error);
     expect((failure as H1Error).code).toBe('ERR_H1_HIJACK_UNSAFE');
     expect((failure as H1Error).message).toMatch(/synchronously/);
@@ -497,13 +502,16 @@ describe('hijack(req, res) inside a request listener', () => {
       }),
     );
     const port = await listen(server);
-    await collect(
-      (
-        await inTime(
-          once(httpRequest({ port, host: '127.0.0.1' }).end(), 'response'),
-          "node:http's answer",
-        )
-      )[0] as IncomingMessage,
+    await inTime(
+      collect(
+        (
+          await inTime(
+            once(httpRequest({ port, host: '127.0.0.1' }).end(), 'response'),
+            "node:http's answer",
+          )
+        )[0] as IncomingMessage,
+      ),
+      "the body of node:http's answer",
     );
     expect((failure as H1Error).code).toBe('ERR_H1_HIJACK_UNSAFE');
   });
@@ -586,7 +594,7 @@ describe('enableHijack beside other upgrade users', () => {
     );
     const port = await listen(server);
     const socket = new WebSocket(`ws://127.0.0.1:${port}/ws`);
-    await once(socket, 'open');
+    await inTime(once(socket, 'open'), 'the WebSocket handshake of ws');
     const replies: string[] = [];
     socket.on('message', (data) => replies.push(String(data)));
     socket.send('one');
@@ -596,8 +604,11 @@ describe('enableHijack beside other upgrade users', () => {
     while (replies.length < 2) await inTime(once(socket, 'message'), 'the echo of "two"');
     expect(replies).toEqual(['echo one', 'echo two']);
     socket.close();
-    await once(socket, 'close');
-    await new Promise<void>((resolve) => wss.close(() => resolve()));
+    await inTime(once(socket, 'close'), 'the WebSocket closing handshake');
+    await inTime(
+      new Promise<void>((resolve) => wss.close(() => resolve())),
+      'the close of the ws server (its clients gone)',
+    );
     expect(wsUpgrades).toEqual(['/ws']);
   });
 
@@ -620,8 +631,11 @@ describe('enableHijack beside other upgrade users', () => {
     const [message] = (await inTime(once(socket, 'message'), 'the message of ws')) as [Buffer];
     expect(String(message)).toBe('from ws');
     socket.close();
-    await once(socket, 'close');
-    await new Promise<void>((resolve) => wss.close(() => resolve()));
+    await inTime(once(socket, 'close'), 'the WebSocket closing handshake');
+    await inTime(
+      new Promise<void>((resolve) => wss.close(() => resolve())),
+      'the close of the ws server (its clients gone)',
+    );
   });
 
   it('leaves no listener behind: a later upgrade on a server without upgrade listeners is an ordinary request', async () => {

@@ -4,7 +4,15 @@ import { createServer, type DuplexExchange, enableHijack, type H1Server } from '
 import { afterAll, beforeAll, describe, expect } from 'vitest';
 import { segment } from '../../../testkit/arbitraries/http.js';
 import { collect } from '../../../testkit/bytes.js';
-import { closeServer, listen, rawClient, requestWire, tick } from './helpers.js';
+import {
+  closeServer,
+  forceClose,
+  inTime,
+  listen,
+  rawClient,
+  requestWire,
+  tick,
+} from './helpers.js';
 
 /** Echoes the decoded body back with a Content-Length, and the trailers in a field. */
 async function echo(exchange: DuplexExchange): Promise<void> {
@@ -19,7 +27,7 @@ const ports: Record<'standalone' | 'hijack', number> = { standalone: 0, hijack: 
 
 beforeAll(async () => {
   standalone = createServer(echo);
-  ports.standalone = (await standalone.listen()).port;
+  ports.standalone = (await inTime(standalone.listen(), 'listen() of the h1kit server')).port;
   hijackServer = createHttpServer((_req, res) => res.end());
   enableHijack(
     hijackServer,
@@ -30,7 +38,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  await standalone.close({ force: true });
+  await forceClose(standalone);
   await closeServer(hijackServer);
 });
 

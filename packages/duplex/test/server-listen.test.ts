@@ -7,11 +7,11 @@ import { join } from 'node:path';
 import { createServer, type H1Server } from '@h1kit/duplex';
 import { afterEach, describe, expect, it } from 'vitest';
 import { getText } from '../../../testkit/http.js';
-import { BOUND_MS, within } from './helpers.js';
+import { BOUND_MS, forceClose, inTime, within } from './helpers.js';
 
 const servers: H1Server[] = [];
 afterEach(async () => {
-  await Promise.all(servers.splice(0).map((s) => s.close({ force: true })));
+  await Promise.all(servers.splice(0).map(forceClose));
 });
 
 function hello(): H1Server {
@@ -26,27 +26,33 @@ describe('createServer() as a net.Server', () => {
   it('listens on a free port of 127.0.0.1 when given no arguments, and address() says where', async () => {
     const server = hello();
     expect(server.address()).toBeNull();
-    const address = await server.listen();
+    const address = await inTime(server.listen(), 'listen()');
     expect(address).toEqual(server.address());
     expect(address.address).toBe('127.0.0.1');
-    expect(await getText({ port: address.port })).toBe('hello');
+    expect(await inTime(getText({ port: address.port }), 'the answer to a GET')).toBe('hello');
   });
 
   it('takes a port, a host and a callback, and emits listening', async () => {
     const server = hello();
     let called = 0;
     const listening = once(server, 'listening');
-    const address = await server.listen(0, '127.0.0.1', () => called++);
-    await listening;
+    const address = await inTime(
+      server.listen(0, '127.0.0.1', () => called++),
+      'listen()',
+    );
+    await inTime(listening, "the 'listening' event");
     expect(called).toBe(1);
-    expect(await getText({ port: address.port })).toBe('hello');
+    expect(await inTime(getText({ port: address.port }), 'the answer to a GET')).toBe('hello');
   });
 
   it('takes an options object', async () => {
     const server = hello();
-    const address = (await server.listen({ port: 0, host: '127.0.0.1' })) as AddressInfo;
+    const address = (await inTime(
+      server.listen({ port: 0, host: '127.0.0.1' }),
+      'listen()',
+    )) as AddressInfo;
     expect(address.address).toBe('127.0.0.1');
-    expect(await getText({ port: address.port })).toBe('hello');
+    expect(await inTime(getText({ port: address.port }), 'the answer to a GET')).toBe('hello');
   });
 
   it('takes a Unix socket path', async () => {
@@ -54,9 +60,9 @@ describe('createServer() as a net.Server', () => {
     try {
       const path = join(dir, 'server.sock');
       const server = hello();
-      expect(await server.listen(path)).toBe(path);
-      expect(await getText({ socketPath: path })).toBe('hello');
-      await server.close();
+      expect(await inTime(server.listen(path), 'listen() on the Unix socket')).toBe(path);
+      expect(await inTime(getText({ socketPath: path }), 'the answer to a GET')).toBe('hello');
+      await inTime(server.close(), 'close()');
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
@@ -64,7 +70,7 @@ describe('createServer() as a net.Server', () => {
 
   it('rejects listen() on a port in use, and tells error listeners', async () => {
     const first = hello();
-    const { port } = await first.listen();
+    const { port } = await inTime(first.listen(), 'listen() of the first server');
     const second = hello();
     const errors: Error[] = [];
     second.on('error', (error) => errors.push(error));
@@ -79,7 +85,7 @@ describe('createServer() as a net.Server', () => {
 
   it('rejects listen() on a port in use without an error listener, and nothing is thrown', async () => {
     const first = hello();
-    const { port } = await first.listen();
+    const { port } = await inTime(first.listen(), 'listen() of the first server');
     const failure = await within(
       hello()
         .listen(port, '127.0.0.1')
@@ -92,18 +98,21 @@ describe('createServer() as a net.Server', () => {
 
   it('emits connection for each accepted socket, and close once closed', async () => {
     const server = hello();
-    const { port } = await server.listen();
+    const { port } = await inTime(server.listen(), 'listen()');
     let connections = 0;
     server.on('connection', () => connections++);
-    await getText({ port });
-    await getText({ port });
+    await inTime(getText({ port }), 'the answer to the first GET');
+    await inTime(getText({ port }), 'the answer to the second GET');
     expect(connections).toBe(2);
     const closed = once(server, 'close');
     let callbackError: unknown = 'not called';
-    await server.close((error) => {
-      callbackError = error;
-    });
-    await closed;
+    await inTime(
+      server.close((error) => {
+        callbackError = error;
+      }),
+      'close()',
+    );
+    await inTime(closed, "the 'close' event");
     expect(callbackError).toBeUndefined();
   });
 });

@@ -117,8 +117,12 @@ describe('standalone server with real clients', () => {
       headers: { 'Transfer-Encoding': 'chunked' },
     });
     req.end('over tls\n');
-    const [res] = (await once(req, 'response')) as [import('node:http').IncomingMessage];
-    expect((await collect(res)).toString()).toBe('echo: over tls\n');
+    const [res] = (await inTime(once(req, 'response'), 'the response head over TLS')) as [
+      import('node:http').IncomingMessage,
+    ];
+    expect((await inTime(collect(res), 'the response body over TLS')).toString()).toBe(
+      'echo: over tls\n',
+    );
   });
 });
 
@@ -398,13 +402,13 @@ describe('standalone server on raw sockets', () => {
     release();
     expect(await client.untilEnd()).toContain('4\r\nlast\r\n0\r\n\r\n');
     client.close();
-    await closed;
+    await inTime(closed, 'close() once the exchange in progress finished');
 
     const { server: second, port: port2 } = await serve(() => new Promise<void>(() => {}));
     const stuck = await rawClient(port2);
     stuck.write('GET / HTTP/1.1\r\nHost: a\r\n\r\n');
     await new Promise((resolve) => setTimeout(resolve, 20));
-    await second.close({ force: true });
+    await inTime(second.close({ force: true }), 'close({ force: true }) with a stuck handler');
     await stuck.untilEnd();
     expect(stuck.ended).toBe(true);
   });

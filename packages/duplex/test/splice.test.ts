@@ -23,6 +23,7 @@ import {
   chunkedBody,
   closeServer,
   exchangeHandle,
+  forceClose,
   holdsWithin,
   inTime,
   listen,
@@ -69,7 +70,10 @@ beforeAll(async () => {
   for (const mode of MODES) {
     const standalone = createServer(echo(mode));
     servers.push(standalone);
-    ports.set(`standalone ${mode}`, (await standalone.listen()).port);
+    ports.set(
+      `standalone ${mode}`,
+      (await inTime(standalone.listen(), 'listen() of the h1kit server')).port,
+    );
     const hijacking = createHttpServer((_req, res) => res.end());
     enableHijack(
       hijacking,
@@ -82,7 +86,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  await Promise.all(servers.map((s) => s.close({ force: true })));
+  await Promise.all(servers.map(forceClose));
   await Promise.all(hijackServers.map(closeServer));
   servers = [];
   hijackServers = [];
@@ -170,7 +174,7 @@ describe('the splice, one case at a time', () => {
       client = await rawClient(port);
       client.write('POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n');
     };
-    await piped;
+    await inTime(piped, 'the handler piping the body');
     await client.until((t) => t.includes('abc'));
     exchange.body.unpipe();
     client.write('3\r\ndef\r\n0\r\n\r\n');
@@ -296,9 +300,10 @@ describe('the splice, one case at a time', () => {
       client.body.write(block);
     }
     client.body.end();
-    const response = await client.response;
+    const response = await inTime(client.response, 'the response head through the proxy');
     expect(response.status).toBe(200);
-    expect((await collect(response.body)).equals(Buffer.concat(sent))).toBe(true);
+    const echoed = await inTime(collect(response.body), 'the response body through the proxy');
+    expect(echoed.equals(Buffer.concat(sent))).toBe(true);
   });
 
   it('zero-length writes between spliced and direct writes never end a chunked body early', async () => {
@@ -364,11 +369,11 @@ describe('the splice, one case at a time', () => {
       }
       client.body.end();
     })();
-    const response = await client.response;
+    const response = await inTime(client.response, 'the response head over TLS');
     // Read slowly at first so the server's splice meets a full TLS socket.
     await sleep(200);
-    const echoed = await collect(response.body);
-    await pump;
+    const echoed = await inTime(collect(response.body), 'the echoed body over TLS');
+    await inTime(pump, 'the whole upload taken');
     expect(echoed.equals(Buffer.concat(sent))).toBe(true);
   });
 });
