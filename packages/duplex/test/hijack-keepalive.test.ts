@@ -1,7 +1,7 @@
 // A connection handed back to node:http after a hijacked exchange idles under the server's
 // keep-alive timeout, and that timeout is lifted once the next request arrives, as node:http
 // does for connections it answered itself.
-import { createServer as createHttpServer, type Server } from 'node:http';
+import { createServer as createHttpServer, type RequestListener, type Server } from 'node:http';
 import { enableHijack } from '@h1kit/duplex';
 import { afterEach, describe, expect, it } from 'vitest';
 import { closeServer, listen, rawClient } from './helpers.js';
@@ -11,21 +11,26 @@ afterEach(async () => {
   await Promise.all(servers.splice(0).map(closeServer));
 });
 
+/** A node:http server with `keepAliveTimeout`, whose GET /h is hijacked and answered "ok". */
+async function serve(keepAliveTimeout: number, onRequest: RequestListener): Promise<number> {
+  const server = createHttpServer(onRequest);
+  server.keepAliveTimeout = keepAliveTimeout;
+  servers.push(server);
+  enableHijack(
+    server,
+    (req) => req.url === '/h',
+    (hijacked) => {
+      hijacked.exchange().respond(200, { 'Content-Length': 2 }).end('ok');
+    },
+  );
+  return listen(server);
+}
+
 describe('the keep-alive timeout of a connection handed back', () => {
   it('does not cut a slow request node:http serves next', async () => {
-    const server = createHttpServer((req, res) => {
+    const port = await serve(500, (req, res) => {
       setTimeout(() => res.end(`node ${req.url}`), 1500);
     });
-    server.keepAliveTimeout = 500;
-    servers.push(server);
-    enableHijack(
-      server,
-      (req) => req.url === '/h',
-      (hijacked) => {
-        hijacked.exchange().respond(200, { 'Content-Length': 2 }).end('ok');
-      },
-    );
-    const port = await listen(server);
     const client = await rawClient(port);
     client.write('GET /h HTTP/1.1\r\nHost: x\r\n\r\n');
     await client.until((t) => t.endsWith('ok'));
@@ -36,17 +41,7 @@ describe('the keep-alive timeout of a connection handed back', () => {
   });
 
   it('closes a handed-back connection that stays idle past it', async () => {
-    const server = createHttpServer((_req, res) => res.end('node'));
-    server.keepAliveTimeout = 300;
-    servers.push(server);
-    enableHijack(
-      server,
-      (req) => req.url === '/h',
-      (hijacked) => {
-        hijacked.exchange().respond(200, { 'Content-Length': 2 }).end('ok');
-      },
-    );
-    const port = await listen(server);
+    const port = await serve(300, (_req, res) => res.end('node'));
     const client = await rawClient(port);
     client.write('GET /h HTTP/1.1\r\nHost: x\r\n\r\n');
     const started = Date.now();
