@@ -1,9 +1,9 @@
 // Misuse is refused where it is made, with an H1Error that says what was wrong, and nothing
 // that the serializer would refuse reaches the wire.
 import { createServer as createHttpServer, type Server } from 'node:http';
-import { type DuplexExchange, enableHijack, H1Error, hijack } from '@h1kit/duplex';
+import { type DuplexExchange, enableHijack, H1Error, hijack, request } from '@h1kit/duplex';
 import { afterEach, describe, expect, it } from 'vitest';
-import { codeOf, thrown } from '../../../testkit/bytes.js';
+import { codeOf, collect, text, thrown } from '../../../testkit/bytes.js';
 import { closeServer, inTime, listen, rawClient, standaloneServers } from './helpers.js';
 
 const serve = standaloneServers();
@@ -91,5 +91,38 @@ describe('misuse of hijack(req, res)', () => {
     expect(codeOf(second)).toBe('ERR_H1_HIJACK_UNSAFE');
     expect((second as Error).message).toMatch(/already hijacked/);
     client.close();
+  });
+});
+
+describe('misuse of request()', () => {
+  it('refuses a write on the body of a GET, saying it has none, and the response still comes', async () => {
+    const { port } = await serve((exchange) => {
+      exchange.respond(200, { 'Content-Length': 2 }).end('ok');
+    });
+    const exchange = request(`http://127.0.0.1:${port}/`);
+    const caught = thrown(() => exchange.body.write('stray'));
+    expect(codeOf(caught)).toBe('ERR_H1_BODY_NOT_ALLOWED');
+    expect((caught as Error).message).toMatch(/GET request has no body/);
+    const response = await inTime(exchange.response, 'the response head');
+    expect(text(await inTime(collect(response.body), 'the response body'))).toBe('ok');
+  });
+
+  it('fails only the write made after end(), not a response still coming', async () => {
+    const { port } = await serve(async (exchange) => {
+      const body = await collect(exchange.body);
+      const out = exchange.respond(200);
+      out.write('got ');
+      setTimeout(() => out.end(text(body)), 50);
+    });
+    const exchange = request(`http://127.0.0.1:${port}/`, { method: 'POST' });
+    exchange.body.end('data');
+    // In the same tick as end(): the body is ending, not yet finished, as a careless caller has it.
+    const late = inTime(
+      new Promise<unknown>((resolve) => exchange.body.write('late', resolve)),
+      'the late write callback',
+    );
+    const response = await inTime(exchange.response, 'the response head');
+    expect(((await late) as { code?: string }).code).toBe('ERR_STREAM_WRITE_AFTER_END');
+    expect(text(await inTime(collect(response.body), 'the response body'))).toBe('got data');
   });
 });

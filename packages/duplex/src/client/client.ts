@@ -137,8 +137,25 @@ export class ClientExchange extends EventEmitter {
       },
     });
     this.writing = 'body';
-    this.body.on('error', (error) => this.finish(error));
-    if (plan.framing.kind === 'none') this.body.end();
+    this.body.on('error', (error) => {
+      // A write after the body ended fails that write alone; the exchange goes on.
+      if (
+        this.writing === 'done' &&
+        (error as { code?: string }).code === 'ERR_STREAM_WRITE_AFTER_END'
+      )
+        return;
+      this.finish(error);
+    });
+    if (plan.framing.kind === 'none') {
+      this.body.end();
+      // Refused where the mistake is made, and said in the request's terms.
+      this.body.write = () => {
+        throw new H1Error(
+          DuplexErrorCode.BODY_NOT_ALLOWED,
+          `this ${method} request has no body; give body: true (or a Content-Length) to send one`,
+        );
+      };
+    }
     this.reader.read();
     this.socket.once('close', () =>
       this.finish(connectionClosed('connection closed before the exchange was complete')),
