@@ -16,6 +16,8 @@ export const DuplexErrorCode = {
   ALREADY_RESPONDED: 'ERR_H1_ALREADY_RESPONDED',
   /** Something that needs the response (`responseStream`) was used before `respond()`. */
   NOT_RESPONDED: 'ERR_H1_NOT_RESPONDED',
+  /** A handler's promise settled with no response begun: the client got a 500. */
+  NO_RESPONSE: 'ERR_H1_NO_RESPONSE',
   /** Trailers were set on a body that is not chunked, or after it ended. */
   TRAILERS_NOT_ALLOWED: 'ERR_H1_TRAILERS_NOT_ALLOWED',
   /** The head did not arrive within the head timeout. */

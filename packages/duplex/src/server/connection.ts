@@ -122,7 +122,10 @@ export class Connection {
     }
     if (result && typeof result.then === 'function') {
       result.then(
-        () => exchange.handlerDone(),
+        () => {
+          this.answerIfSilent(exchange);
+          exchange.handlerDone();
+        },
         (error: Error) => {
           this.handlerFailed(exchange, error);
           exchange.handlerDone();
@@ -142,6 +145,19 @@ export class Connection {
       return;
     }
     this.awaitHead(this.settings.idleTimeout);
+  }
+
+  /** A handler whose promise settled without responding will not respond: the client hears 500. */
+  private answerIfSilent(exchange: DuplexExchange): void {
+    if (exchange.response) return;
+    try {
+      exchange.respond(500, { 'Content-Length': 0, Connection: 'close' }).end();
+    } catch {
+      return; // The exchange is over already (the connection went): nobody to answer.
+    }
+    this.settings.onError?.(
+      new H1Error(DuplexErrorCode.NO_RESPONSE, 'the handler settled without a response; sent 500'),
+    );
   }
 
   private handlerFailed(exchange: DuplexExchange, error: Error): void {

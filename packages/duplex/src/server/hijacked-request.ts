@@ -135,12 +135,30 @@ export class HijackedRequest {
     }
     if (typeof (result as PromiseLike<void> | undefined)?.then === 'function') {
       (result as PromiseLike<void>).then(
-        () => this.handlerDone(),
+        () => this.settledSilent(onError),
         (error: unknown) => this.failed(error, onError),
       );
     } else {
       this.handlerDone();
     }
+  }
+
+  /**
+   * The handler's promise settled: if it took nothing and answered nothing, nobody will, so the
+   * client hears 500 (a connection taken raw, or through readWriter, is the handler's own).
+   */
+  private settledSilent(onError: (error: Error) => void): void {
+    const use = this.use;
+    const silent =
+      (use.kind === 'none' && !this.raw) || (use.kind === 'exchange' && !use.exchange.response);
+    if (!silent) {
+      this.handlerDone();
+      return;
+    }
+    this.failed(
+      new H1Error(DuplexErrorCode.NO_RESPONSE, 'the onHijack handler settled without a response'),
+      onError,
+    );
   }
 
   private failed(thrown: unknown, onError: (error: Error) => void): void {
