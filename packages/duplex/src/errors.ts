@@ -45,3 +45,8 @@ export function connectionClosed(message: string, cause?: unknown): H1Error {
     cause === undefined ? undefined : { cause },
   );
 }
+
+/** `ERR_H1_NO_RESPONSE`: `who` settled without a response; the client was sent a 500. */
+export function noResponse(who: string): H1Error {
+  return new H1Error(DuplexErrorCode.NO_RESPONSE, `${who} settled without a response; sent 500`);
+}

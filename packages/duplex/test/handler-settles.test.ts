@@ -13,16 +13,21 @@ afterEach(async () => {
 
 const codes = (errors: Error[]) => errors.map((e) => (e as { code?: string }).code);
 
+/** One GET to `port`: the answer is a 500 and `errors` holds one ERR_H1_NO_RESPONSE. */
+async function expectSilentAnswered(port: number, errors: Error[]): Promise<void> {
+  const client = await rawClient(port);
+  client.write('GET / HTTP/1.1\r\nHost: a\r\n\r\n');
+  const text = await client.untilEnd();
+  expect(text).toMatch(/^HTTP\/1\.1 500 /);
+  expect(codes(errors)).toEqual(['ERR_H1_NO_RESPONSE']);
+  client.close();
+}
+
 describe('a handler that settles without responding', () => {
   it('gets a 500 from the standalone server, and onError is told', async () => {
     const errors: Error[] = [];
     const { port } = await serve(async () => {}, { onError: (error) => errors.push(error) });
-    const client = await rawClient(port);
-    client.write('GET / HTTP/1.1\r\nHost: a\r\n\r\n');
-    const text = await client.untilEnd();
-    expect(text).toMatch(/^HTTP\/1\.1 500 /);
-    expect(codes(errors)).toEqual(['ERR_H1_NO_RESPONSE']);
-    client.close();
+    await expectSilentAnswered(port, errors);
   });
 
   it('is left alone by the standalone server when it answers after its promise settles', async () => {
@@ -52,13 +57,7 @@ describe('a handler that settles without responding', () => {
       const server = createHttpServer((_req, res) => res.end('node'));
       servers.push(server);
       enableHijack(server, () => true, onHijack, { onError: (error) => errors.push(error) });
-      const port = await listen(server);
-      const client = await rawClient(port);
-      client.write('GET / HTTP/1.1\r\nHost: a\r\n\r\n');
-      const text = await client.untilEnd();
-      expect(text).toMatch(/^HTTP\/1\.1 500 /);
-      expect(codes(errors)).toEqual(['ERR_H1_NO_RESPONSE']);
-      client.close();
+      await expectSilentAnswered(await listen(server), errors);
     },
   );
 });

@@ -5,6 +5,7 @@ import { type ConnectionOptions, connect as tlsConnect } from 'node:tls';
 import type { ChunkedDecoderOptions } from '@h1kit/chunked';
 import { type FieldInput, H1Error, serializeRequestHead } from '@h1kit/headers';
 import { connectionClosed, DuplexErrorCode } from '../errors.js';
+import { ignore } from '../io/close.js';
 import {
   clientRequestPlan,
   incomingResponseFraming,
@@ -17,8 +18,8 @@ import { DEFAULT_HEAD_LIMITS, type ParsedHead } from '../io/llhttp.js';
 import {
   type FieldPairs,
   fieldPairsOf,
+  hasField,
   type ResponseHead,
-  recordOf,
   responseHeadOf,
 } from '../io/message.js';
 import { OutgoingBody } from '../io/outgoing.js';
@@ -95,8 +96,7 @@ export class ClientExchange extends EventEmitter {
     this.method = method;
     this.chunked = options.chunked;
     const given = fieldPairsOf(options.headers ?? {});
-    const withHost: FieldPairs =
-      recordOf(given).host === undefined ? [['Host', url.host], ...given] : given;
+    const withHost: FieldPairs = hasField(given, 'host') ? given : [['Host', url.host], ...given];
     const plan = clientRequestPlan(method, withHost, options.body ?? !BODYLESS.has(method));
     // CONNECT names its tunnel's end in authority form (RFC 9112 section 3.2.3).
     const target =
@@ -106,7 +106,7 @@ export class ClientExchange extends EventEmitter {
     // An already aborted signal: nothing is sent, nothing connects.
     const aborted = options.signal?.aborted === true;
     this.socket = aborted ? new Socket() : openSocket(url, options);
-    this.socket.on('error', () => {});
+    this.socket.on('error', ignore);
     this.wire = new Wire(this.socket);
     this.reader = new HeadReader(
       this.wire,

@@ -12,8 +12,8 @@ const LINGER_MS = 2000;
 export function closeGracefully(socket: Duplex, last?: Uint8Array): void {
   if (socket.destroyed) return;
   socket.removeAllListeners('data');
-  socket.on('data', discard);
-  socket.on('error', discard);
+  socket.on('data', ignore);
+  socket.on('error', ignore);
   const timer = setTimeout(() => socket.destroy(), LINGER_MS);
   timer.unref();
   socket.once('close', () => clearTimeout(timer));
@@ -46,4 +46,5 @@ export function closeAfterFailure(
   else socket.destroy();
 }
 
-function discard(): void {}
+/** A listener that does nothing: what is read is dropped, an error is already handled elsewhere. */
+export function ignore(): void {}

@@ -3,7 +3,7 @@
 // lives on, and when the bytes after a head stop being HTTP. Nothing here changes its arguments.
 import { type Framing, framing, H1Error, HeaderErrorCode, type HttpVersion } from '@h1kit/headers';
 import { DuplexErrorCode } from '../errors.js';
-import { connectionHas, type FieldPairs, type RequestHead, recordOf } from './message.js';
+import { type FieldPairs, fieldLists, hasField, type RequestHead } from './message.js';
 
 /** How an outgoing message goes out: the fields to send (the caller's plus any added) and its body framing. */
 export interface OutgoingPlan {
@@ -85,13 +85,13 @@ export function responsePlan(
   date?: string,
 ): ResponsePlan {
   const decided = framing({ method: request.method, status, headers: given });
-  const record = recordOf(given);
-  const saysClose = connectionHas(record, 'close');
+  // One look at the handler's fields each, not a record of them built per response.
+  const saysClose = fieldLists(given, 'connection', 'close');
   let alive = keepAlive && !saysClose && request.version === '1.1';
   let body = decided;
   const added: FieldPairs = [];
   if (decided.kind === 'close') {
-    if (record['transfer-encoding'] !== undefined || request.version === '1.0') {
+    if (hasField(given, 'transfer-encoding') || request.version === '1.0') {
       // A coding the handler applies itself without chunked, or a peer that cannot read
       // chunked: the body runs until the connection closes.
       alive = false;
@@ -102,7 +102,7 @@ export function responsePlan(
   }
   if (!alive && !saysClose) added.push(['Connection', 'close']);
   // Date goes first, a server's own field; the handler's follow as given, then what framing adds.
-  const dated = date !== undefined && record.date === undefined;
+  const dated = date !== undefined && !hasField(given, 'date');
   if (!dated && added.length === 0) return { fields: given, framing: body, keepAlive: alive };
   const fields: FieldPairs = dated ? [['Date', date], ...given, ...added] : [...given, ...added];
   return { fields, framing: body, keepAlive: alive };

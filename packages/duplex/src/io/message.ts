@@ -97,13 +97,17 @@ export function responseHeadOf(head: ParsedHead): ResponseHead {
   };
 }
 
-/** True when a field list names `token` in its Connection field (case-insensitive). */
-export function connectionHas(record: FieldRecord, token: string): boolean {
-  const value = record.connection;
-  if (value === undefined) return false;
-  const all = typeof value === 'string' ? value : value.join(',');
-  return all
-    .toLowerCase()
-    .split(',')
-    .some((t) => t.trim() === token);
+/** True when a field named `name` (given in lower case) is among `pairs`. */
+export function hasField(pairs: FieldPairs, name: string): boolean {
+  for (const [n] of pairs) if (n.length === name.length && n.toLowerCase() === name) return true;
+  return false;
+}
+
+/** True when a `name` field (lower case), in any of its lines, lists `token` (case-insensitive). */
+export function fieldLists(pairs: FieldPairs, name: string, token: string): boolean {
+  for (const [n, value] of pairs) {
+    if (n.length !== name.length || n.toLowerCase() !== name) continue;
+    for (const item of value.toLowerCase().split(',')) if (item.trim() === token) return true;
+  }
+  return false;
 }

@@ -1,14 +1,15 @@
 import type { Socket } from 'node:net';
 import type { ChunkedDecoderOptions } from '@h1kit/chunked';
 import { H1Error, HeaderErrorCode } from '@h1kit/headers';
-import { DuplexErrorCode } from '../errors.js';
-import { closeGracefully, refuse } from '../io/close.js';
+import { DuplexErrorCode, noResponse } from '../errors.js';
+import { closeGracefully, ignore, refuse } from '../io/close.js';
 import { requestFraming } from '../io/framing-plan.js';
 import { HeadReader } from '../io/head-reader.js';
 import type { ParsedHead } from '../io/llhttp.js';
 import { requestHeadOf, versionOf } from '../io/message.js';
 import { Wire } from '../io/wire.js';
 import { DuplexExchange } from './exchange.js';
+import { answerFailure, runHandler } from './response.js';
 
 export type Handler = (exchange: DuplexExchange) => void | Promise<void>;
 
@@ -71,7 +72,7 @@ export class Connection {
     });
     socket.once('close', () => this.cleanup());
     // Errors reach the wire's consumer; this listener only keeps an 'error' from being unhandled.
-    socket.on('error', () => {});
+    socket.on('error', ignore);
     this.awaitHead(settings.headTimeout);
   }
 
@@ -112,28 +113,15 @@ export class Connection {
       onDone: (reuse) => this.next(reuse),
     });
     this.exchange = exchange;
-    let result: void | Promise<void>;
-    try {
-      result = this.handler(exchange);
-    } catch (error) {
-      this.handlerFailed(exchange, error as Error);
-      exchange.handlerDone();
-      return;
-    }
-    if (result && typeof result.then === 'function') {
-      result.then(
-        () => {
-          this.answerIfSilent(exchange);
-          exchange.handlerDone();
-        },
-        (error: Error) => {
-          this.handlerFailed(exchange, error);
-          exchange.handlerDone();
-        },
-      );
-    } else {
-      exchange.handlerDone();
-    }
+    runHandler(() => this.handler(exchange), {
+      returned: () => exchange.handlerDone(),
+      // A handler whose promise settled without responding will not respond.
+      settled: () => {
+        if (exchange.response) exchange.handlerDone();
+        else this.handlerFailed(exchange, noResponse('the handler'), true);
+      },
+      failed: (error) => this.handlerFailed(exchange, error, false),
+    });
   }
 
   /** The exchange is over: read the next head (its bytes, if any, are on the wire) or stop. */
@@ -147,30 +135,14 @@ export class Connection {
     this.awaitHead(this.settings.idleTimeout);
   }
 
-  /** A handler whose promise settled without responding will not respond: the client hears 500. */
-  private answerIfSilent(exchange: DuplexExchange): void {
-    if (exchange.response) return;
-    try {
-      exchange.respond(500, { 'Content-Length': 0, Connection: 'close' }).end();
-    } catch {
-      return; // The exchange is over already (the connection went): nobody to answer.
-    }
-    this.settings.onError?.(
-      new H1Error(DuplexErrorCode.NO_RESPONSE, 'the handler settled without a response; sent 500'),
-    );
-  }
-
-  private handlerFailed(exchange: DuplexExchange, error: Error): void {
-    if (!exchange.response) {
-      try {
-        exchange.respond(500, { 'Content-Length': 0, Connection: 'close' }).end();
-        return;
-      } catch {
-        // The exchange is already over; fall through to destroying it.
-      }
-    }
-    this.settings.onError?.(error);
-    exchange.destroy(error);
+  /**
+   * The handler failed, or settled leaving its exchange unanswered (`silent`): the client hears
+   * 500 where it still can, and onError is told (of a silent handler, only when a 500 went out).
+   */
+  private handlerFailed(exchange: DuplexExchange, error: Error, silent: boolean): void {
+    const answered = answerFailure(exchange, error);
+    if (answered || !silent) this.settings.onError?.(error);
+    exchange.handlerDone();
   }
 
   /** Answers a request that cannot be served (bad head, smuggling shape, timeout) and closes. */

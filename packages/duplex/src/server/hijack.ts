@@ -3,7 +3,7 @@ import { Server as HttpsServer } from 'node:https';
 import type { Socket } from 'node:net';
 import { H1Error } from '@h1kit/headers';
 import { connectionClosed, DuplexErrorCode } from '../errors.js';
-import { refuse } from '../io/close.js';
+import { ignore, refuse } from '../io/close.js';
 import { checkHijackedRequest } from './hijack-checks.js';
 import {
   HijackedRequest,
@@ -295,5 +295,3 @@ function takeOver(
     });
   }
 }
-
-function ignore(): void {}

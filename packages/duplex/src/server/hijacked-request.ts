@@ -3,11 +3,12 @@ import type { Socket } from 'node:net';
 import { type ReadWriter, recover } from '@h1kit/bufio';
 import type { ChunkedDecoderOptions } from '@h1kit/chunked';
 import { type Framing, H1Error } from '@h1kit/headers';
-import { DuplexErrorCode } from '../errors.js';
+import { DuplexErrorCode, noResponse } from '../errors.js';
 import { closeGracefully, refuse } from '../io/close.js';
 import type { RequestHead } from '../io/message.js';
 import { Wire } from '../io/wire.js';
 import { DuplexExchange } from './exchange.js';
+import { answerFailure, runHandler } from './response.js';
 
 /** An `enableHijack` handler: what it throws or rejects with is answered 500 and reported. */
 export type HijackHandler = (hijacked: HijackedRequest) => void | Promise<void>;
@@ -126,21 +127,11 @@ export class HijackedRequest {
    * client gets a 500 when no response began, the connection closes, and `onError` is told.
    */
   run(onHijack: HijackHandler, onError: (error: Error) => void): void {
-    let result: unknown;
-    try {
-      result = onHijack(this);
-    } catch (error) {
-      this.failed(error, onError);
-      return;
-    }
-    if (typeof (result as PromiseLike<void> | undefined)?.then === 'function') {
-      (result as PromiseLike<void>).then(
-        () => this.settledSilent(onError),
-        (error: unknown) => this.failed(error, onError),
-      );
-    } else {
-      this.handlerDone();
-    }
+    runHandler(() => onHijack(this), {
+      returned: () => this.handlerDone(),
+      settled: () => this.settledSilent(onError),
+      failed: (error) => this.failed(error, onError),
+    });
   }
 
   /**
@@ -151,33 +142,16 @@ export class HijackedRequest {
     const use = this.use;
     const silent =
       (use.kind === 'none' && !this.raw) || (use.kind === 'exchange' && !use.exchange.response);
-    if (!silent) {
-      this.handlerDone();
-      return;
-    }
-    this.failed(
-      new H1Error(DuplexErrorCode.NO_RESPONSE, 'the onHijack handler settled without a response'),
-      onError,
-    );
+    if (silent) this.failed(noResponse('the onHijack handler'), onError);
+    else this.handlerDone();
   }
 
-  private failed(thrown: unknown, onError: (error: Error) => void): void {
-    const error = thrown instanceof Error ? thrown : new Error(String(thrown));
+  private failed(error: Error, onError: (error: Error) => void): void {
     this.giveBack = undefined;
     const use = this.use;
-    if (use.kind === 'exchange') {
-      try {
-        if (use.exchange.response) throw error;
-        use.exchange.respond(500, { 'Content-Length': 0, Connection: 'close' }).end();
-      } catch {
-        // A response had begun (or the exchange is over): the connection cannot say 500.
-        use.exchange.destroy(error);
-      }
-    } else if (use.kind === 'none' && !this.raw) {
-      refuse(this.connection, 500);
-    } else {
-      this.connection.destroy();
-    }
+    if (use.kind === 'exchange') answerFailure(use.exchange, error);
+    else if (use.kind === 'none' && !this.raw) refuse(this.connection, 500);
+    else this.connection.destroy();
     this.handlerDone();
     onError(error);
   }

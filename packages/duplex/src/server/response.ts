@@ -5,6 +5,7 @@ import { responsePlan } from '../io/framing-plan.js';
 import { fieldPairsOf, type RequestHead } from '../io/message.js';
 import { OutgoingBody } from '../io/outgoing.js';
 import { httpDate } from './date.js';
+import type { DuplexExchange } from './exchange.js';
 
 export interface RespondOptions {
   reason?: string;
@@ -56,4 +57,51 @@ export function openResponse(
       events.failed(connectionClosed('the response body was destroyed before its end'));
   });
   return { body, keepAlive: plan.keepAlive };
+}
+
+/**
+ * What a server does for an exchange whose handler failed: a 500 when no response began, else
+ * the exchange is cut (the client can tell a chunked or sized body never ended). Returns whether
+ * the 500 was sent; an exchange already over gets neither.
+ */
+export function answerFailure(exchange: DuplexExchange, error: Error): boolean {
+  if (!exchange.response) {
+    try {
+      exchange.respond(500, { 'Content-Length': 0, Connection: 'close' }).end();
+      return true;
+    } catch {
+      // The exchange is over already (the connection went): nobody to answer.
+    }
+  }
+  exchange.destroy(error);
+  return false;
+}
+
+/**
+ * Runs a handler as both servers do: a throw or a rejection goes to `failed`, a promise that
+ * settles to `settled` (it may have left its exchange unanswered), a plain return to `returned`.
+ */
+export function runHandler(
+  handler: () => unknown,
+  then: { returned(): void; settled(): void; failed(error: Error): void },
+): void {
+  let result: unknown;
+  try {
+    result = handler();
+  } catch (error) {
+    then.failed(asError(error));
+    return;
+  }
+  if (typeof (result as PromiseLike<unknown> | undefined)?.then !== 'function') {
+    then.returned();
+    return;
+  }
+  (result as PromiseLike<unknown>).then(
+    () => then.settled(),
+    (error: unknown) => then.failed(asError(error)),
+  );
+}
+
+function asError(thrown: unknown): Error {
+  return thrown instanceof Error ? thrown : new Error(String(thrown));
 }

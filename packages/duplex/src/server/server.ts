@@ -30,7 +30,10 @@ export interface ServerOptions {
   sendDate?: boolean;
   /** Unread request body bytes discarded after a response before the connection is closed instead. */
   maxDrainBytes?: number;
-  /** Called with errors no exchange can receive (a failing handler after its response began). */
+  /**
+   * Told of every handler that throws or rejects (after the client got a 500 when no response had
+   * begun, or the exchange was cut), and of a handler whose promise settled without responding.
+   */
   onError?: (error: Error) => void;
   /** Called when a request is refused before any handler sees it (bad head, smuggling shape, timeout). */
   onClientError?: (error: Error) => void;
