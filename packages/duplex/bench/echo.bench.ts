@@ -10,9 +10,16 @@ import { once } from 'node:events';
 import { createServer as createHttpServer } from 'node:http';
 import { connect, createServer as createNetServer, type Socket } from 'node:net';
 import { ChunkedDecoder, encodeChunk } from '@h1kit/chunked';
-import { createServer, enableHijack } from '@h1kit/duplex';
 import { compare, summarize } from '../../../scripts/bench-kit.js';
-import { cores, cpuOf, pin, type ServerProcess, serving, startServer } from './server-processes.js';
+import {
+  cores,
+  cpuOf,
+  pin,
+  type ServerProcess,
+  serveH1kit,
+  serving,
+  startServer,
+} from './server-processes.js';
 
 const MiB = 1 << 20;
 const TOTAL = 256 * MiB;
@@ -66,20 +73,10 @@ async function serve(kind: Kind): Promise<void> {
   } else if (kind === NODE) {
     const server = createHttpServer((req, res) => req.pipe(res));
     server.listen(0, '127.0.0.1', () => ready(address(server)));
-  } else if (kind === 'h1kit standalone') {
-    const server = createServer((exchange) => void exchange.body.pipe(exchange.respond(200)));
-    ready((await server.listen()).port);
   } else {
-    const server = createHttpServer((_req, res) => res.end());
-    enableHijack(
-      server,
-      () => true,
-      (hijacked) => {
-        const exchange = hijacked.exchange();
-        exchange.body.pipe(exchange.respond(200));
-      },
-    );
-    server.listen(0, '127.0.0.1', () => ready(address(server)));
+    await serveH1kit(kind === 'h1kit standalone' ? 'standalone' : 'hijack', (exchange) => {
+      exchange.body.pipe(exchange.respond(200));
+    });
   }
 }
 

@@ -3,7 +3,9 @@
 // on the first, and answers questions about its CPU time.
 import { type ChildProcess, execFileSync, fork } from 'node:child_process';
 import { once } from 'node:events';
+import { createServer as createHttpServer } from 'node:http';
 import { availableParallelism } from 'node:os';
+import { createServer, type DuplexExchange, enableHijack } from '@h1kit/duplex';
 
 export const cores = availableParallelism();
 
@@ -56,4 +58,25 @@ export async function stopServer(child: ChildProcess): Promise<void> {
   const exited = once(child, 'exit');
   child.kill();
   await exited;
+}
+
+/**
+ * In a server process: serves `handle` on h1kit's standalone server, or on a node:http server
+ * that hijacks every request, and tells the parent the port.
+ */
+export async function serveH1kit(
+  path: 'standalone' | 'hijack',
+  handle: (exchange: DuplexExchange) => void,
+): Promise<void> {
+  if (path === 'standalone') {
+    serving((await createServer(handle).listen()).port);
+    return;
+  }
+  const server = createHttpServer((_req, res) => res.end());
+  enableHijack(
+    server,
+    () => true,
+    (hijacked) => handle(hijacked.exchange()),
+  );
+  server.listen(0, '127.0.0.1', () => serving((server.address() as { port: number }).port));
 }

@@ -14,9 +14,8 @@ import { createServer as createHttpServer } from 'node:http';
 import { connect, createServer as createNetServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createServer, enableHijack } from '@h1kit/duplex';
 import { summarize } from '../../../scripts/bench-kit.js';
-import { cpuOf, pin, serving, startServer, stopServer } from './server-processes.js';
+import { cpuOf, pin, serveH1kit, serving, startServer, stopServer } from './server-processes.js';
 
 const NODE = 'node:http';
 const RAW = 'raw socket, canned answers (ceiling)';
@@ -49,21 +48,10 @@ async function serve(kind: Kind): Promise<void> {
       res.end(BODY);
     });
     server.listen(0, '127.0.0.1', () => ready(port(server)));
-  } else if (kind === 'h1kit standalone') {
-    const server = createServer((exchange) => {
+  } else {
+    await serveH1kit(kind === 'h1kit standalone' ? 'standalone' : 'hijack', (exchange) => {
       exchange.respond(200, FIELDS).end(BODY);
     });
-    ready((await server.listen()).port);
-  } else {
-    const server = createHttpServer((_req, res) => res.end());
-    enableHijack(
-      server,
-      () => true,
-      (hijacked) => {
-        hijacked.exchange().respond(200, FIELDS).end(BODY);
-      },
-    );
-    server.listen(0, '127.0.0.1', () => ready(port(server)));
   }
 }
 
