@@ -3,7 +3,7 @@
 // lives on, and when the bytes after a head stop being HTTP. Nothing here changes its arguments.
 import { type Framing, framing, H1Error, HeaderErrorCode, type HttpVersion } from '@h1kit/headers';
 import { DuplexErrorCode } from '../errors.js';
-import { type FieldPairs, fieldLists, hasField, type RequestHead } from './message.js';
+import { type FieldPairs, fieldLists, hasField, type RequestHead, rawFieldValue } from './message.js';
 
 /** How an outgoing message goes out: the fields to send (the caller's plus any added) and its body framing. */
 export interface OutgoingPlan {
@@ -62,13 +62,14 @@ export function isTunnel(method: string, status: number): boolean {
  * `H1Error` otherwise.
  */
 export function requestFraming(request: RequestHead, requireHost = true): Framing {
-  if (requireHost && request.version === '1.1' && request.headers.host === undefined) {
+  const raw = request.rawFields;
+  if (requireHost && request.version === '1.1' && rawFieldValue(raw, 'host') === undefined) {
     throw new H1Error(
       DuplexErrorCode.MISSING_HOST,
       'an HTTP/1.1 request must carry Host (RFC 9112 section 3.2)',
     );
   }
-  return framing({ method: request.method, version: request.version, headers: request.fields });
+  return framing({ method: request.method, version: request.version, headers: raw });
 }
 
 /**

@@ -22,6 +22,8 @@ export interface RequestHead {
   fields: FieldPairs;
   /** The same fields by lower-cased name (nothing joined, nothing lost). */
   headers: FieldRecord;
+  /** The same fields as a flat `[name, value, ...]` list (node:http's `rawHeaders`). */
+  rawFields: readonly string[];
 }
 
 export interface ResponseHead {
@@ -75,15 +77,54 @@ export function versionOf(head: { versionMajor: number; versionMinor: number }):
   return head.versionMajor === 1 && head.versionMinor === 0 ? '1.0' : '1.1';
 }
 
-/** A request head from its method, target, version and flat field list. */
+/**
+ * A request head from its method, target, version and flat field list. The pairs and the record
+ * are built when first read: a request whose handler never looks at them costs neither.
+ */
 export function requestHeadOf(
   method: string,
   target: string,
   version: HttpVersion,
   rawFields: readonly string[],
 ): RequestHead {
-  const fields = pairsOf(rawFields);
-  return { method, target, version, fields, headers: recordOf(fields) };
+  return new ReceivedRequestHead(method, target, version, rawFields);
+}
+
+class ReceivedRequestHead implements RequestHead {
+  private pairs: FieldPairs | undefined;
+  private record: FieldRecord | undefined;
+
+  constructor(
+    readonly method: string,
+    readonly target: string,
+    readonly version: HttpVersion,
+    readonly rawFields: readonly string[],
+  ) {}
+
+  get fields(): FieldPairs {
+    this.pairs ??= pairsOf(this.rawFields);
+    return this.pairs;
+  }
+
+  get headers(): FieldRecord {
+    this.record ??= recordOf(this.fields);
+    return this.record;
+  }
+
+  /** Shown whole, as a plain record would be (console.log, util.inspect). */
+  toJSON(): object {
+    const { method, target, version, fields, headers } = this;
+    return { method, target, version, fields, headers };
+  }
+}
+
+/** The first value of the `name` field (given in lower case) in a flat list, if any. */
+export function rawFieldValue(raw: readonly string[], name: string): string | undefined {
+  for (let i = 0; i < raw.length; i += 2) {
+    const n = raw[i]!;
+    if (n.length === name.length && n.toLowerCase() === name) return raw[i + 1];
+  }
+  return undefined;
 }
 
 export function responseHeadOf(head: ParsedHead): ResponseHead {

@@ -9,7 +9,7 @@ import type { ParsedHead } from '../io/llhttp.js';
 import { requestHeadOf, versionOf } from '../io/message.js';
 import { Wire } from '../io/wire.js';
 import { DuplexExchange } from './exchange.js';
-import { answerFailure, runHandler } from './response.js';
+import { answerFailure, type HandlerEnd, runHandler } from './response.js';
 
 export type Handler = (exchange: DuplexExchange) => void | Promise<void>;
 
@@ -110,22 +110,25 @@ export class Connection {
       chunked: this.settings.chunked,
       maxDrainBytes: this.settings.maxDrainBytes,
       sendDate: this.settings.sendDate,
-      onDone: (reuse) => this.next(reuse),
+      onDone: this.next,
     });
     this.exchange = exchange;
-    runHandler(() => this.handler(exchange), {
-      returned: () => exchange.handlerDone(),
-      // A handler whose promise settled without responding will not respond.
-      settled: () => {
-        if (exchange.response) exchange.handlerDone();
-        else this.handlerFailed(exchange, noResponse('the handler'), true);
-      },
-      failed: (error) => this.handlerFailed(exchange, error, false),
-    });
+    runHandler(this.handler, exchange, this.handlerEnd);
   }
 
+  /** Made once per connection: a handler that returns costs its request no closure. */
+  private readonly handlerEnd: HandlerEnd<DuplexExchange> = {
+    returned: (exchange) => exchange.handlerDone(),
+    // A handler whose promise settled without responding will not respond.
+    settled: (exchange) => {
+      if (exchange.response) exchange.handlerDone();
+      else this.handlerFailed(exchange, noResponse('the handler'), true);
+    },
+    failed: (exchange, error) => this.handlerFailed(exchange, error, false),
+  };
+
   /** The exchange is over: read the next head (its bytes, if any, are on the wire) or stop. */
-  private next(reuse: boolean): void {
+  private readonly next = (reuse: boolean): void => {
     this.exchange = undefined;
     if (!reuse || this.closed) return;
     if (this.host.closing()) {
@@ -133,7 +136,7 @@ export class Connection {
       return;
     }
     this.awaitHead(this.settings.idleTimeout);
-  }
+  };
 
   /**
    * The handler failed, or settled leaving its exchange unanswered (`silent`): the client hears

@@ -5,7 +5,7 @@ import { connectionClosed, DuplexErrorCode } from '../errors.js';
 import { closeAfterFailure, closeGracefully } from '../io/close.js';
 import { checkFinalStatus, checkInterimStatus, isTunnel } from '../io/framing-plan.js';
 import { IncomingBody } from '../io/incoming.js';
-import type { FieldPairs, RequestHead } from '../io/message.js';
+import { type FieldPairs, type RequestHead, rawFieldValue } from '../io/message.js';
 import type { OutgoingBody } from '../io/outgoing.js';
 import { Outcome } from '../io/settled.js';
 import type { Wire } from '../io/wire.js';
@@ -61,7 +61,7 @@ export class DuplexExchange {
     this.maxDrainBytes = init.maxDrainBytes ?? DEFAULT_MAX_DRAIN_BYTES;
     this.sendDate = init.sendDate !== false;
     this.onDone = init.onDone;
-    if (init.request.headers.expect !== undefined) {
+    if (rawFieldValue(init.request.rawFields, 'expect') !== undefined) {
       this.expect = new ExpectContinue(init.request, this.socket);
     }
     this.socket.once('close', this.onSocketClose);

@@ -127,10 +127,10 @@ export class HijackedRequest {
    * client gets a 500 when no response began, the connection closes, and `onError` is told.
    */
   run(onHijack: HijackHandler, onError: (error: Error) => void): void {
-    runHandler(() => onHijack(this), {
+    runHandler(onHijack, this, {
       returned: () => this.handlerDone(),
       settled: () => this.settledSilent(onError),
-      failed: (error) => this.failed(error, onError),
+      failed: (_, error) => this.failed(error, onError),
     });
   }
 

@@ -77,28 +77,37 @@ export function answerFailure(exchange: DuplexExchange, error: Error): boolean {
   return false;
 }
 
+/** Where a handler run by `runHandler` ended, told with the subject it was given. */
+export interface HandlerEnd<T> {
+  returned(subject: T): void;
+  settled(subject: T): void;
+  failed(subject: T, error: Error): void;
+}
+
 /**
  * Runs a handler as both servers do: a throw or a rejection goes to `failed`, a promise that
  * settles to `settled` (it may have left its exchange unanswered), a plain return to `returned`.
+ * The subject is passed along rather than captured, so a handler that returns costs no closure.
  */
-export function runHandler(
-  handler: () => unknown,
-  then: { returned(): void; settled(): void; failed(error: Error): void },
+export function runHandler<T>(
+  handler: (subject: T) => unknown,
+  subject: T,
+  then: HandlerEnd<T>,
 ): void {
   let result: unknown;
   try {
-    result = handler();
+    result = handler(subject);
   } catch (error) {
-    then.failed(asError(error));
+    then.failed(subject, asError(error));
     return;
   }
   if (typeof (result as PromiseLike<unknown> | undefined)?.then !== 'function') {
-    then.returned();
+    then.returned(subject);
     return;
   }
   (result as PromiseLike<unknown>).then(
-    () => then.settled(),
-    (error: unknown) => then.failed(asError(error)),
+    () => then.settled(subject),
+    (error: unknown) => then.failed(subject, asError(error)),
   );
 }
 
