@@ -16,6 +16,7 @@ import { HeadReader } from '../io/head-reader.js';
 import { IncomingBody } from '../io/incoming.js';
 import { DEFAULT_HEAD_LIMITS, type ParsedHead } from '../io/llhttp.js';
 import {
+  checkHeadSize,
   type FieldPairs,
   fieldPairsOf,
   hasField,
@@ -41,6 +42,8 @@ export interface RequestOptions {
   signal?: AbortSignal;
   /** Largest response head, in bytes. Default 16384. */
   maxHeadBytes?: number;
+  /** Largest request head sent, in bytes: a bigger one throws HEADERS_TOO_LARGE. Default 16384. */
+  maxRequestHeadBytes?: number;
   /** Most field lines in a response head. Default 128. */
   maxFields?: number;
   chunked?: ChunkedDecoderOptions;
@@ -102,6 +105,8 @@ export class ClientExchange extends EventEmitter {
     const target =
       options.target ?? (method === 'CONNECT' ? url.host : `${url.pathname}${url.search}`);
     const head = serializeRequestHead(method, target, plan.fields);
+    const cap = options.maxRequestHeadBytes ?? DEFAULT_HEAD_LIMITS.maxHeadBytes;
+    checkHeadSize(head, cap, 'maxRequestHeadBytes');
 
     // An already aborted signal: nothing is sent, nothing connects.
     const aborted = options.signal?.aborted === true;

@@ -3,7 +3,13 @@
 // lives on, and when the bytes after a head stop being HTTP. Nothing here changes its arguments.
 import { type Framing, framing, H1Error, HeaderErrorCode, type HttpVersion } from '@h1kit/headers';
 import { DuplexErrorCode } from '../errors.js';
-import { type FieldPairs, fieldLists, hasField, type RequestHead, rawFieldValue } from './message.js';
+import {
+  type FieldPairs,
+  fieldLists,
+  hasField,
+  type RequestHead,
+  rawFieldValue,
+} from './message.js';
 
 /** How an outgoing message goes out: the fields to send (the caller's plus any added) and its body framing. */
 export interface OutgoingPlan {

@@ -152,3 +152,17 @@ export function fieldLists(pairs: FieldPairs, name: string, token: string): bool
   }
   return false;
 }
+
+/**
+ * Refuses an outgoing head over its cap (`option` names the setting): a peer with common limits
+ * (node:http's 16 KiB) would refuse it anyway, after it had cost the connection.
+ */
+export function checkHeadSize(head: Uint8Array, maxHeadBytes: number, option: string): void {
+  if (head.length > maxHeadBytes) {
+    throw new H1Error(
+      HeaderErrorCode.HEADERS_TOO_LARGE,
+      `the head is ${head.length} bytes, over the cap of ${maxHeadBytes} (${option})`,
+      maxHeadBytes,
+    );
+  }
+}

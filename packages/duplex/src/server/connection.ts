@@ -21,6 +21,7 @@ export interface ConnectionSettings {
   idleTimeout: number;
   chunked?: ChunkedDecoderOptions;
   maxDrainBytes?: number;
+  maxResponseHeadBytes?: number;
   sendDate?: boolean;
   onError?: (error: Error) => void;
   onClientError?: (error: Error) => void;
@@ -110,6 +111,7 @@ export class Connection {
       chunked: this.settings.chunked,
       maxDrainBytes: this.settings.maxDrainBytes,
       sendDate: this.settings.sendDate,
+      maxResponseHeadBytes: this.settings.maxResponseHeadBytes,
       onDone: this.next,
     });
     this.exchange = exchange;

@@ -15,6 +15,12 @@ export interface ExchangeInit {
   chunked?: ChunkedDecoderOptions;
   /** Send a Date field with every response that does not carry one. Default true. */
   sendDate?: boolean;
+  /**
+   * Largest response head sent (a 1xx head too), in bytes: `respond()` throws HEADERS_TOO_LARGE
+   * for a bigger one, having sent nothing. Default 16384, what node:http and h1kit's own client
+   * accept by default.
+   */
+  maxResponseHeadBytes?: number;
   /** Request body bytes discarded after the response when nobody reads them; beyond, close. */
   maxDrainBytes?: number;
   /** Told once when the exchange is over: may the connection carry the next request (on the wire)? */

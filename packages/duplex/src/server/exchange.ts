@@ -1,6 +1,5 @@
 import { Readable, Writable } from 'node:stream';
-import type { ChunkedDecoderOptions } from '@h1kit/chunked';
-import { type FieldInput, type Framing, H1Error, serializeResponseHead } from '@h1kit/headers';
+import { type FieldInput, type Framing, H1Error } from '@h1kit/headers';
 import { connectionClosed, DuplexErrorCode } from '../errors.js';
 import { closeAfterFailure, closeGracefully } from '../io/close.js';
 import { checkFinalStatus, checkInterimStatus, isTunnel } from '../io/framing-plan.js';
@@ -16,7 +15,7 @@ import {
   type Writing,
 } from './exchange-types.js';
 import { ExpectContinue } from './expect-continue.js';
-import { openResponse, type RespondOptions } from './response.js';
+import { interimHead, openResponse, type RespondOptions } from './response.js';
 
 export type { ExchangeInit } from './exchange-types.js';
 export type { RespondOptions } from './response.js';
@@ -35,9 +34,8 @@ export class DuplexExchange {
 
   private readonly wire: Wire;
   private readonly framing: Framing;
-  private readonly chunked: ChunkedDecoderOptions | undefined;
-  private readonly maxDrainBytes: number;
-  private readonly sendDate: boolean;
+  /** What the exchange was made with: its limits and options are read from here. */
+  private readonly init: ExchangeInit;
   /** The request body; made when first asked for where the request has none. */
   private incoming: IncomingBody | undefined;
   private reading: Reading = 'body';
@@ -56,10 +54,8 @@ export class DuplexExchange {
     this.socket = init.wire.socket;
     this.request = init.request;
     this.framing = init.framing;
-    this.chunked = init.chunked;
     this.keepAlive = init.keepAlive;
-    this.maxDrainBytes = init.maxDrainBytes ?? DEFAULT_MAX_DRAIN_BYTES;
-    this.sendDate = init.sendDate !== false;
+    this.init = init;
     this.onDone = init.onDone;
     if (rawFieldValue(init.request.rawFields, 'expect') !== undefined) {
       this.expect = new ExpectContinue(init.request, this.socket);
@@ -121,7 +117,8 @@ export class DuplexExchange {
       status,
       fields,
       this.keepAlive && !tunnel && !bodyGivenUp,
-      this.sendDate,
+      this.init.sendDate !== false,
+      this.init.maxResponseHeadBytes,
       options,
       {
         beforeHead: () => {
@@ -151,7 +148,7 @@ export class DuplexExchange {
     const body = new IncomingBody({
       framing: this.framing,
       wire: this.wire,
-      chunked: this.chunked,
+      chunked: this.init.chunked,
       onFirstRead:
         expect?.state === 'waiting' ? () => expect.answer(this.writing !== 'init') : undefined,
       onComplete: () => {
@@ -179,7 +176,7 @@ export class DuplexExchange {
         'the final response head was already sent',
       );
     }
-    this.socket.write(serializeResponseHead(status, fields));
+    this.socket.write(interimHead(status, fields, this.init.maxResponseHeadBytes));
   }
 
   /** The response body as a WHATWG WritableStream; call after `respond()`. */
@@ -257,7 +254,7 @@ export class DuplexExchange {
       this.finish(false);
       return;
     }
-    this.body.discard(this.maxDrainBytes, () => this.finish(false));
+    this.body.discard(this.init.maxDrainBytes ?? DEFAULT_MAX_DRAIN_BYTES, () => this.finish(false));
   }
 
   /**

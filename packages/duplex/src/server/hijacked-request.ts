@@ -29,6 +29,8 @@ export function reportToConsole(error: Error): void {
 
 export interface HijackedExchangeOptions {
   chunked?: ChunkedDecoderOptions;
+  /** Largest response head (or 1xx head) sent, in bytes. Default 16384. */
+  maxResponseHeadBytes?: number;
 }
 
 /** How the connection was taken: Go's way, or as an exchange; the first one taken owns it. */
@@ -107,6 +109,7 @@ export class HijackedRequest {
       framing: this.framing,
       keepAlive: this.giveBack !== undefined,
       chunked: options.chunked,
+      maxResponseHeadBytes: options.maxResponseHeadBytes,
       onDone: (reuse) => {
         const giveBack = this.giveBack;
         if (!giveBack) {

@@ -2,7 +2,8 @@ import type { Duplex } from 'node:stream';
 import { type FieldInput, serializeResponseHead } from '@h1kit/headers';
 import { connectionClosed } from '../errors.js';
 import { responsePlan } from '../io/framing-plan.js';
-import { fieldPairsOf, type RequestHead } from '../io/message.js';
+import { DEFAULT_HEAD_LIMITS } from '../io/llhttp.js';
+import { checkHeadSize, fieldPairsOf, type RequestHead } from '../io/message.js';
 import { OutgoingBody } from '../io/outgoing.js';
 import { httpDate } from './date.js';
 import type { DuplexExchange } from './exchange.js';
@@ -32,12 +33,14 @@ export function openResponse(
   fields: FieldInput,
   keepAlive: boolean,
   sendDate: boolean,
+  maxHeadBytes: number | undefined,
   options: RespondOptions | undefined,
   events: ResponseEvents,
 ): { body: OutgoingBody; keepAlive: boolean } {
   const date = sendDate ? httpDate() : undefined;
   const plan = responsePlan(request, status, fieldPairsOf(fields), keepAlive, date);
   const head = serializeResponseHead(status, plan.fields, options);
+  checkHeadSize(head, maxHeadBytes ?? DEFAULT_HEAD_LIMITS.maxHeadBytes, 'maxResponseHeadBytes');
   events.beforeHead();
   let complete = false;
   // The head leaves with the body's first bytes: a small response is one write.
@@ -57,6 +60,17 @@ export function openResponse(
       events.failed(connectionClosed('the response body was destroyed before its end'));
   });
   return { body, keepAlive: plan.keepAlive };
+}
+
+/** The bytes of an interim (1xx) head, held to the same cap as a final one. */
+export function interimHead(
+  status: number,
+  fields: FieldInput,
+  maxHeadBytes: number | undefined,
+): Uint8Array {
+  const head = serializeResponseHead(status, fields);
+  checkHeadSize(head, maxHeadBytes ?? DEFAULT_HEAD_LIMITS.maxHeadBytes, 'maxResponseHeadBytes');
+  return head;
 }
 
 /**

@@ -28,6 +28,8 @@ export interface ServerOptions {
   chunked?: ChunkedDecoderOptions;
   /** Send a Date field (RFC 9110 section 6.6.1) with every response that lacks one. Default true. */
   sendDate?: boolean;
+  /** Largest response head (or 1xx head) a handler may send, in bytes. Default 16384. */
+  maxResponseHeadBytes?: number;
   /** Unread request body bytes discarded after a response before the connection is closed instead. */
   maxDrainBytes?: number;
   /**

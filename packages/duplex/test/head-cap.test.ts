@@ -1,0 +1,124 @@
+// Outgoing heads are capped (16 KiB by default, what node:http accepts): a head over the cap is
+// refused where it is made, with HEADERS_TOO_LARGE, and none of it reaches the wire.
+import { createServer as createHttpServer, type Server } from 'node:http';
+import {
+  type DuplexExchange,
+  enableHijack,
+  type HijackedExchangeOptions,
+  request,
+  type ServerOptions,
+} from '@h1kit/duplex';
+import { afterEach, describe, expect, it } from 'vitest';
+import { codeOf, thrown } from '../../../testkit/bytes.js';
+import { closeServer, inTime, listen, rawClient, standaloneServers } from './helpers.js';
+
+/** A field whose line alone passes the default cap of 16 384 bytes. */
+const BIG = { 'X-Big': 'a'.repeat(17_000) };
+const GET = 'GET / HTTP/1.1\r\nHost: a\r\n\r\n';
+
+/**
+ * Runs `use` on the exchange of one GET; when it throws, the exchange answers 204. Returns what
+ * was thrown and every byte the client got.
+ */
+type Serve = (
+  use: (exchange: DuplexExchange) => void,
+) => Promise<{ port: number; caught: () => unknown }>;
+
+function answered(run: (use: (exchange: DuplexExchange) => void) => Promise<number>): Serve {
+  return async (use) => {
+    let caught: unknown = 'nothing thrown';
+    const port = await run((exchange) => {
+      try {
+        use(exchange);
+      } catch (error) {
+        caught = error;
+      }
+      if (!exchange.response) exchange.respond(204).end();
+    });
+    return { port, caught: () => caught };
+  };
+}
+
+async function exchangeOnce(serve: Serve, use: (exchange: DuplexExchange) => void) {
+  const { port, caught } = await serve(use);
+  const client = await rawClient(port);
+  client.write(GET);
+  const text = await client.until((t) => /\r\n\r\n/.test(t) && /^HTTP\/1\.1 (204|200) /.test(t));
+  client.close();
+  return { text, caught: caught() };
+}
+
+describe('the cap on outgoing heads', () => {
+  const standalone = standaloneServers();
+  const servers: Server[] = [];
+  afterEach(async () => {
+    await Promise.all(servers.splice(0).map(closeServer));
+  });
+  const onStandalone = (options?: ServerOptions) =>
+    answered(async (handle) => (await standalone(handle, options)).port);
+  const onHijack = (options?: HijackedExchangeOptions) =>
+    answered(async (handle) => {
+      const server = createHttpServer((_req, res) => res.end());
+      servers.push(server);
+      enableHijack(
+        server,
+        () => true,
+        (hijacked) => handle(hijacked.exchange(options)),
+      );
+      return listen(server);
+    });
+
+  it.each([
+    ['the standalone server', onStandalone()],
+    ['a hijacked exchange', onHijack()],
+  ])('refuses a response head over 16 KiB on %s, sending none of it', async (_where, serve) => {
+    const { text, caught } = await exchangeOnce(serve, (exchange) => {
+      exchange.respond(200, BIG).end('x');
+    });
+    expect(codeOf(caught)).toBe('ERR_H1_HEADERS_TOO_LARGE');
+    expect((caught as Error).message).toMatch(/over the cap of 16384 \(maxResponseHeadBytes\)/);
+    expect(text).toMatch(/^HTTP\/1\.1 204 /);
+    expect(text).not.toContain('X-Big');
+  });
+
+  it('refuses an interim head over the cap too', async () => {
+    const { text, caught } = await exchangeOnce(onStandalone(), (exchange) => {
+      exchange.informational(103, BIG);
+    });
+    expect(codeOf(caught)).toBe('ERR_H1_HEADERS_TOO_LARGE');
+    expect(text).toMatch(/^HTTP\/1\.1 204 /);
+    expect(text).not.toContain('X-Big');
+  });
+
+  it.each([
+    ['the standalone server', onStandalone({ maxResponseHeadBytes: 32_768 })],
+    ['a hijacked exchange', onHijack({ maxResponseHeadBytes: 32_768 })],
+  ])('sends a bigger head whole on %s when the cap is raised', async (_where, serve) => {
+    const { text, caught } = await exchangeOnce(serve, (exchange) => {
+      exchange.respond(200, { ...BIG, 'Content-Length': 1 }).end('x');
+    });
+    expect(caught).toBe('nothing thrown');
+    expect(text).toMatch(/^HTTP\/1\.1 200 /);
+    expect(text).toContain(`X-Big: ${BIG['X-Big']}\r\n`);
+  });
+
+  it('refuses a client request head over the cap before connecting', async () => {
+    let connections = 0;
+    const server = createHttpServer((_req, res) => res.end());
+    server.on('connection', () => connections++);
+    servers.push(server);
+    const port = await listen(server);
+    const caught = thrown(() => request(`http://127.0.0.1:${port}/`, { headers: BIG }));
+    expect(codeOf(caught)).toBe('ERR_H1_HEADERS_TOO_LARGE');
+    expect((caught as Error).message).toMatch(/\(maxRequestHeadBytes\)/);
+    // A request that does connect proves the server counts connections.
+    const allowed = request(`http://127.0.0.1:${port}/`, {
+      maxRequestHeadBytes: 32_768,
+      headers: BIG,
+    });
+    const response = await inTime(allowed.response, 'the response to the allowed request');
+    response.body.resume();
+    await inTime(allowed.done, 'the allowed exchange');
+    expect(connections).toBe(1);
+  });
+});
