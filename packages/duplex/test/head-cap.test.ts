@@ -9,7 +9,7 @@ import {
   type ServerOptions,
 } from '@h1kit/duplex';
 import { afterEach, describe, expect, it } from 'vitest';
-import { codeOf, thrown } from '../../../testkit/bytes.js';
+import { codeOf, collect, thrown } from '../../../testkit/bytes.js';
 import { closeServer, inTime, listen, rawClient, standaloneServers } from './helpers.js';
 
 /** A field whose line alone passes the default cap of 16 384 bytes. */
@@ -104,7 +104,8 @@ describe('the cap on outgoing heads', () => {
 
   it('refuses a client request head over the cap before connecting', async () => {
     let connections = 0;
-    const server = createHttpServer((_req, res) => res.end());
+    // node:http refuses a 17 KB head (431) at its default maxHeaderSize: this one is raised.
+    const server = createHttpServer({ maxHeaderSize: 32_768 }, (_req, res) => res.end());
     server.on('connection', () => connections++);
     servers.push(server);
     const port = await listen(server);
@@ -117,8 +118,9 @@ describe('the cap on outgoing heads', () => {
       headers: BIG,
     });
     const response = await inTime(allowed.response, 'the response to the allowed request');
-    response.body.resume();
-    await inTime(allowed.done, 'the allowed exchange');
+    expect(response.status).toBe(200);
+    expect((await inTime(collect(response.body), 'the allowed response body')).length).toBe(0);
+    allowed.socket.destroy();
     expect(connections).toBe(1);
   });
 });
