@@ -26,6 +26,8 @@ export const DuplexErrorCode = {
   CONNECTION_CLOSED: 'ERR_H1_CONNECTION_CLOSED',
   /** hijack() could not take the request without losing or duplicating bytes; the message says why. */
   HIJACK_UNSAFE: 'ERR_H1_HIJACK_UNSAFE',
+  /** enableHijack's control is closing: a request it would have taken was answered 503. */
+  SERVER_CLOSING: 'ERR_H1_SERVER_CLOSING',
   /** A ServerResponse method was called after its request was hijacked. */
   HIJACKED: 'ERR_H1_HIJACKED',
   /** An HTTP/1.1 request without Host (RFC 9112 section 3.2). */

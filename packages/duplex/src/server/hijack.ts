@@ -3,8 +3,9 @@ import { Server as HttpsServer } from 'node:https';
 import type { Socket } from 'node:net';
 import { H1Error } from '@h1kit/headers';
 import { connectionClosed, DuplexErrorCode } from '../errors.js';
-import { ignore, refuse } from '../io/close.js';
+import { closeGracefully, ignore, refuse } from '../io/close.js';
 import { checkHijackedRequest } from './hijack-checks.js';
+import { type HijackControl, HijackedConnections } from './hijack-control.js';
 import {
   HijackedRequest,
   type HijackHandler,
@@ -28,15 +29,6 @@ import {
 // server's timers and connection list, and gives the bytes read past the head to the event. A
 // hijack marks the request as an upgrade so that this path runs, and takes the event first.
 
-export interface HijackControl {
-  /** Hijacked connections still open. */
-  readonly connections: ReadonlySet<Socket>;
-  /** Destroys every hijacked connection still open (server.close() leaves them alone). */
-  destroyAll(): void;
-  /** Removes the hooks from the server; connections already taken are not affected. */
-  disable(): void;
-}
-
 interface Pending {
   res: ServerResponse | undefined;
   /** llhttp's reading of the head: may the connection carry another request after this one? */
@@ -56,7 +48,7 @@ interface Installation {
   dispatching: IncomingMessage | undefined;
   /** Responses not yet finished, per socket: a hijacked socket is handed over after them. */
   inflight: WeakMap<Socket, Set<ServerResponse>>;
-  connections: Set<Socket>;
+  connections: HijackedConnections;
   undo: Array<() => void>;
 }
 
@@ -81,7 +73,7 @@ export function enableHijack(
     onError: options.onError ?? reportToConsole,
     dispatching: undefined,
     inflight: new WeakMap(),
-    connections: new Set(),
+    connections: new HijackedConnections(),
     undo: [],
   };
   installations.set(server, installation);
@@ -133,10 +125,9 @@ export function enableHijack(
   });
 
   return {
-    connections: installation.connections,
-    destroyAll() {
-      for (const socket of installation.connections) socket.destroy();
-    },
+    connections: installation.connections.open,
+    destroyAll: () => installation.connections.destroyAll(),
+    close: (options) => installation.connections.close(options?.force === true),
     disable() {
       for (const undo of installation.undo.splice(0)) undo();
       installations.delete(server);
@@ -243,6 +234,8 @@ function takeOver(
   const server = (socket as Socket & { server: Server }).server;
   // A clean end of an exchange with a live connection gives it back to node:http.
   const giveBack = (rest: Uint8Array): void => {
+    // Closing: the connection ends with this exchange (its 'close' forgets it).
+    if (installation.connections.isClosing) return closeGracefully(socket);
     forget();
     socket.off('close', forget);
     socket.off('error', ignore);
@@ -251,6 +244,11 @@ function takeOver(
   };
   const handOver = (): void => {
     socket.setTimeout(0);
+    if (installation.connections.isClosing) {
+      refuse(socket, 503);
+      pending.reject(new H1Error(DuplexErrorCode.SERVER_CLOSING, 'the hijack is closing'));
+      return;
+    }
     const checked = checkHijackedRequest(req, server);
     if ('status' in checked) {
       refuse(socket, checked.status);
