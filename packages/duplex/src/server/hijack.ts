@@ -235,7 +235,10 @@ function takeOver(
   // A clean end of an exchange with a live connection gives it back to node:http.
   const giveBack = (rest: Uint8Array): void => {
     // Closing: the connection ends with this exchange (its 'close' forgets it).
-    if (installation.connections.isClosing) return closeGracefully(socket);
+    if (installation.connections.isClosing) {
+      closeGracefully(socket);
+      return;
+    }
     forget();
     socket.off('close', forget);
     socket.off('error', ignore);
