@@ -9,6 +9,16 @@ import { closedWithin, closeServer, inTime, listen, rawClient, sleep } from './h
 
 const POST_HEAD = 'POST /echo HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n';
 
+/** Resolves once `test()` holds, polled every 5 ms; fails, naming `what`, if it never does. */
+function eventually(test: () => boolean, what: string): Promise<void> {
+  return inTime(
+    (async () => {
+      while (!test()) await sleep(5);
+    })(),
+    what,
+  );
+}
+
 /** Whether `promise` has settled after the event loop had `ms` to settle it. */
 async function settledWithin(promise: Promise<unknown>, ms: number): Promise<boolean> {
   let settled = false;
@@ -60,12 +70,7 @@ describe('HijackControl.close()', () => {
     const { server, control, port } = await echoServer();
     const client = await rawClient(port);
     client.write(`${POST_HEAD}5\r\nhello\r\n`);
-    await inTime(
-      (async () => {
-        while (control.connections.size === 0) await sleep(5);
-      })(),
-      'the hijack of the request',
-    );
+    await eventually(() => control.connections.size > 0, 'the hijack of the request');
     const drained = control.close();
     let serverClosed = false;
     server.close(() => {
@@ -80,12 +85,7 @@ describe('HijackControl.close()', () => {
     expect(text).not.toMatch(/keep-alive/i);
     await inTime(drained, 'close() after the exchange ended');
     expect(control.connections.size).toBe(0);
-    await inTime(
-      (async () => {
-        while (!serverClosed) await sleep(5);
-      })(),
-      "node:http's server.close()",
-    );
+    await eventually(() => serverClosed, "node:http's server.close()");
   });
 
   it('answers 503 to a request it would have taken once closing, and rejects hijack()', async () => {
@@ -113,23 +113,13 @@ describe('HijackControl.close()', () => {
     const { control, port, errors } = await echoServer();
     const client = await rawClient(port);
     client.write(`${POST_HEAD}5\r\nhello\r\n`);
-    await inTime(
-      (async () => {
-        while (control.connections.size === 0) await sleep(5);
-      })(),
-      'the hijack of the request',
-    );
+    await eventually(() => control.connections.size > 0, 'the hijack of the request');
     await inTime(control.close({ force: true }), 'close({ force: true })');
     expect(await closedWithin(client)).toBe('closed');
     expect(client.text()).toBe('');
     expect(control.connections.size).toBe(0);
     // The handler's read of the body failed with the connection, and onError was told.
-    await inTime(
-      (async () => {
-        while (errors.length === 0) await sleep(5);
-      })(),
-      'onError',
-    );
+    await eventually(() => errors.length > 0, 'onError');
     expect(codeOf(errors[0])).toBe('ERR_H1_CONNECTION_CLOSED');
   });
 
