@@ -2,31 +2,10 @@
 // HTTPParser exactly as node:http drives it. Test support only; the library's own llhttp access
 // lives in one module of @h1kit/duplex.
 import { createRequire } from 'node:module';
+// The binding's shape only: the verdicts compared are llhttp's own, never the library's code.
+import type { HttpParserBinding } from '../../packages/duplex/src/io/llhttp.js';
 
-interface NodeHttpParser {
-  initialize(type: number, resource: object, maxHeaderSize?: number, lenient?: number): void;
-  execute(
-    data: Uint8Array,
-  ): number | (Error & { code: string; reason: string; bytesParsed: number });
-  finish(): undefined | (Error & { code: string; reason: string; bytesParsed: number });
-  close(): void;
-  [callback: number]: unknown;
-}
-
-interface HttpParserModule {
-  HTTPParser: {
-    new (): NodeHttpParser;
-    REQUEST: number;
-    RESPONSE: number;
-    kOnHeaders: number;
-    kOnHeadersComplete: number;
-    kOnBody: number;
-    kOnMessageComplete: number;
-  };
-  methods: string[];
-}
-
-const { HTTPParser, methods } = createRequire(import.meta.url)('_http_common') as HttpParserModule;
+const { HTTPParser, methods } = createRequire(import.meta.url)('_http_common') as HttpParserBinding;
 
 // kOnHeadersComplete reports llhttp's method enum, which is not an index into `methods` for every
 // method (QUERY is 46 there, 34 in `methods`), so learn the mapping by parsing each method once.

@@ -12,21 +12,24 @@ import { createRequire } from 'node:module';
 import { DEFAULT_FIELD_SECTION_LIMITS, H1Error, HeaderErrorCode } from '@h1kit/headers';
 import { DuplexErrorCode } from '../errors.js';
 
-interface NativeParser {
-  initialize(type: number, resource: object, maxHeaderSize: number, lenient: number): void;
+/** Node's internal HTTPParser, as node:http drives it (the testkit's oracle drives it too). */
+export interface NativeParser {
+  initialize(type: number, resource: object, maxHeaderSize?: number, lenient?: number): void;
   execute(data: Uint8Array): number | ParserFailure;
+  finish(): undefined | ParserFailure;
   close(): void;
   maxHeaderPairs: number;
   [callback: number]: unknown;
 }
 
-interface ParserFailure extends Error {
+export interface ParserFailure extends Error {
   code: string;
   reason: string;
   bytesParsed: number;
 }
 
-interface HttpParserBinding {
+/** What `require('_http_common')` gives: the parser class and llhttp's method names. */
+export interface HttpParserBinding {
   HTTPParser: {
     new (): NativeParser;
     REQUEST: number;
