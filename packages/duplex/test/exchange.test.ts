@@ -1,5 +1,6 @@
 import { once } from 'node:events';
 import { connect, type Socket } from 'node:net';
+import { inspect } from 'node:util';
 import { type DuplexExchange, request } from '@h1kit/duplex';
 import { describe, expect, it } from 'vitest';
 import { collect } from '../../../testkit/bytes.js';
@@ -174,7 +175,19 @@ describe('DuplexExchange', () => {
       headers: { host: 'h', 'x-dup': ['1', '2'] },
       rawFields: ['Host', 'h', 'X-Dup', '1', 'x-dup', '2'],
     });
-    expect(JSON.parse(JSON.stringify(seen)).headers).toEqual(headers);
+    // JSON and util.inspect show the whole head, getters included.
+    expect(JSON.parse(JSON.stringify(seen))).toEqual({
+      method,
+      target,
+      version,
+      fields,
+      headers: { ...headers },
+      rawFields,
+    });
+    const shown = inspect(seen, { depth: 4 });
+    expect(shown).toMatch(/^RequestHead \{/);
+    expect(shown).toContain("'x-dup': [ '1', '2' ]");
+    expect(shown).toContain("[ 'X-Dup', '1' ]");
     client.close();
     await once(client.socket, 'close');
   });

@@ -6,9 +6,9 @@ import { DuplexErrorCode } from '../errors.js';
 import {
   type FieldPairs,
   fieldLists,
+  fieldValueOf,
   hasField,
   type RequestHead,
-  rawFieldValue,
 } from './message.js';
 
 /** How an outgoing message goes out: the fields to send (the caller's plus any added) and its body framing. */
@@ -69,7 +69,7 @@ export function isTunnel(method: string, status: number): boolean {
  */
 export function requestFraming(request: RequestHead, requireHost = true): Framing {
   const raw = request.rawFields;
-  if (requireHost && request.version === '1.1' && rawFieldValue(raw, 'host') === undefined) {
+  if (requireHost && request.version === '1.1' && fieldValueOf(raw, 'host') === undefined) {
     throw new H1Error(
       DuplexErrorCode.MISSING_HOST,
       'an HTTP/1.1 request must carry Host (RFC 9112 section 3.2)',

@@ -61,10 +61,12 @@ export function pairsOf(raw: readonly string[]): FieldPairs {
   return pairs;
 }
 
-export function recordOf(pairs: FieldPairs): FieldRecord {
+/** A flat `[name, value, ...]` list by lower-cased name. */
+export function recordOf(raw: readonly string[]): FieldRecord {
   const record: FieldRecord = Object.create(null);
-  for (const [name, value] of pairs) {
-    const key = name.toLowerCase();
+  for (let i = 0; i < raw.length; i += 2) {
+    const key = raw[i]!.toLowerCase();
+    const value = raw[i + 1]!;
     const had = record[key];
     if (had === undefined) record[key] = value;
     else if (typeof had === 'string') record[key] = [had, value];
@@ -107,34 +109,50 @@ class ReceivedRequestHead implements RequestHead {
   }
 
   get headers(): FieldRecord {
-    this.record ??= recordOf(this.fields);
+    this.record ??= recordOf(this.rawFields);
     return this.record;
   }
 
-  /** Shown whole, as a plain record would be (console.log, util.inspect). */
+  // `fields` and `headers` are getters on the prototype, which util.inspect, JSON and spread
+  // do not read: these two show the head whole.
   toJSON(): object {
-    const { method, target, version, fields, headers } = this;
-    return { method, target, version, fields, headers };
+    const { method, target, version, fields, headers, rawFields } = this;
+    return { method, target, version, fields, headers, rawFields };
+  }
+
+  [Symbol.for('nodejs.util.inspect.custom')](
+    depth: number,
+    options: object,
+    inspect: (value: unknown, options: object) => string,
+  ): string {
+    return `RequestHead ${inspect(this.toJSON(), { ...options, depth })}`;
   }
 }
 
-/** The first value of the `name` field (given in lower case) in a flat list, if any. */
-export function rawFieldValue(raw: readonly string[], name: string): string | undefined {
+/**
+ * The `name` field (given in lower case) of a flat list as `headers` would give it: its value,
+ * every value in order when sent more than once, or undefined.
+ */
+export function fieldValueOf(raw: readonly string[], name: string): string | string[] | undefined {
+  let found: string | string[] | undefined;
   for (let i = 0; i < raw.length; i += 2) {
     const n = raw[i]!;
-    if (n.length === name.length && n.toLowerCase() === name) return raw[i + 1];
+    if (n.length !== name.length || n.toLowerCase() !== name) continue;
+    const value = raw[i + 1]!;
+    if (found === undefined) found = value;
+    else if (typeof found === 'string') found = [found, value];
+    else found.push(value);
   }
-  return undefined;
+  return found;
 }
 
 export function responseHeadOf(head: ParsedHead): ResponseHead {
-  const fields = pairsOf(head.rawFields);
   return {
     status: head.status,
     reason: head.reason,
     version: versionOf(head),
-    fields,
-    headers: recordOf(fields),
+    fields: pairsOf(head.rawFields),
+    headers: recordOf(head.rawFields),
   };
 }
 

@@ -108,6 +108,7 @@ export class Connection {
       request,
       framing,
       keepAlive: head.keepAlive && !this.host.closing(),
+      closing: this.host.closing,
       chunked: this.settings.chunked,
       maxDrainBytes: this.settings.maxDrainBytes,
       sendDate: this.settings.sendDate,
@@ -134,7 +135,11 @@ export class Connection {
     this.exchange = undefined;
     if (!reuse || this.closed) return;
     if (this.host.closing()) {
-      closeGracefully(this.socket);
+      // The response promised keep-alive before the close began: a request already sent behind
+      // it hears that it was not served, rather than a silent close.
+      const pipelined = this.wire.detach().length > 0;
+      if (pipelined) refuse(this.socket, 503);
+      else closeGracefully(this.socket);
       return;
     }
     this.awaitHead(this.settings.idleTimeout);

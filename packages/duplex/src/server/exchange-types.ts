@@ -12,6 +12,11 @@ export interface ExchangeInit {
   framing: Framing;
   /** llhttp's reading: may the connection carry another request after this one? */
   keepAlive: boolean;
+  /**
+   * Asked when the response head is planned: a server that began closing after the request
+   * arrived answers it with `Connection: close` rather than promise a next request it will refuse.
+   */
+  closing?: () => boolean;
   chunked?: ChunkedDecoderOptions;
   /** Send a Date field with every response that does not carry one. Default true. */
   sendDate?: boolean;

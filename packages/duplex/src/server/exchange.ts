@@ -4,7 +4,8 @@ import { connectionClosed, DuplexErrorCode } from '../errors.js';
 import { closeAfterFailure, closeGracefully } from '../io/close.js';
 import { checkFinalStatus, checkInterimStatus, isTunnel } from '../io/framing-plan.js';
 import { IncomingBody } from '../io/incoming.js';
-import { type FieldPairs, type RequestHead, rawFieldValue } from '../io/message.js';
+import { DEFAULT_HEAD_LIMITS } from '../io/llhttp.js';
+import { type FieldPairs, fieldValueOf, type RequestHead } from '../io/message.js';
 import type { OutgoingBody } from '../io/outgoing.js';
 import { Outcome } from '../io/settled.js';
 import type { Wire } from '../io/wire.js';
@@ -36,6 +37,7 @@ export class DuplexExchange {
   private readonly framing: Framing;
   /** What the exchange was made with: its limits and options are read from here. */
   private readonly init: ExchangeInit;
+  private readonly maxResponseHeadBytes: number;
   /** The request body; made when first asked for where the request has none. */
   private incoming: IncomingBody | undefined;
   private reading: Reading = 'body';
@@ -56,9 +58,11 @@ export class DuplexExchange {
     this.framing = init.framing;
     this.keepAlive = init.keepAlive;
     this.init = init;
+    this.maxResponseHeadBytes = init.maxResponseHeadBytes ?? DEFAULT_HEAD_LIMITS.maxHeadBytes;
     this.onDone = init.onDone;
-    if (rawFieldValue(init.request.rawFields, 'expect') !== undefined) {
-      this.expect = new ExpectContinue(init.request, this.socket);
+    const expect = fieldValueOf(init.request.rawFields, 'expect');
+    if (expect !== undefined) {
+      this.expect = new ExpectContinue(expect, init.request.version, this.socket);
     }
     this.socket.once('close', this.onSocketClose);
     const framing = init.framing;
@@ -116,9 +120,9 @@ export class DuplexExchange {
       this.request,
       status,
       fields,
-      this.keepAlive && !tunnel && !bodyGivenUp,
+      this.keepAlive && !tunnel && !bodyGivenUp && this.init.closing?.() !== true,
       this.init.sendDate !== false,
-      this.init.maxResponseHeadBytes,
+      this.maxResponseHeadBytes,
       options,
       {
         beforeHead: () => {
@@ -176,7 +180,7 @@ export class DuplexExchange {
         'the final response head was already sent',
       );
     }
-    this.socket.write(interimHead(status, fields, this.init.maxResponseHeadBytes));
+    this.socket.write(interimHead(status, fields, this.maxResponseHeadBytes));
   }
 
   /** The response body as a WHATWG WritableStream; call after `respond()`. */

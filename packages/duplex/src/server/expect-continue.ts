@@ -1,14 +1,15 @@
 import type { Duplex } from 'node:stream';
-import type { RequestHead } from '../io/message.js';
+import type { HttpVersion } from '@h1kit/headers';
 
 const CONTINUE = Buffer.from('HTTP/1.1 100 Continue\r\n\r\n', 'latin1');
 
 /**
- * A request's Expect field and what has been done about it: none sent; 100-continue not yet
- * answered (`waiting`) or answered (`continued`); or an expectation this server does not meet
- * (`unmet`: another value, or HTTP/1.0, where 100 Continue does not exist).
+ * What has been done about a request's Expect field (a request without one has no
+ * ExpectContinue): 100-continue not yet answered (`waiting`) or answered (`continued`); or an
+ * expectation this server does not meet (`unmet`: another value, or HTTP/1.0, where 100 Continue
+ * does not exist).
  */
-export type ExpectState = 'none' | 'waiting' | 'continued' | 'unmet';
+export type ExpectState = 'waiting' | 'continued' | 'unmet';
 
 /**
  * Answers `Expect: 100-continue` once, and only before the final response head: on the first
@@ -18,19 +19,15 @@ export type ExpectState = 'none' | 'waiting' | 'continued' | 'unmet';
 export class ExpectContinue {
   state: ExpectState;
 
+  /** `expect` is the request's Expect field, every value when it was sent more than once. */
   constructor(
-    request: RequestHead,
+    expect: string | string[],
+    version: HttpVersion,
     private readonly socket: Duplex,
   ) {
-    const expect = request.headers.expect;
-    if (expect === undefined) this.state = 'none';
-    else if (
-      typeof expect === 'string' &&
-      expect.toLowerCase() === '100-continue' &&
-      request.version === '1.1'
-    ) {
-      this.state = 'waiting';
-    } else this.state = 'unmet';
+    const continues =
+      typeof expect === 'string' && expect.toLowerCase() === '100-continue' && version === '1.1';
+    this.state = continues ? 'waiting' : 'unmet';
   }
 
   /** Sends 100 Continue if the client waits for it; `finalSent` says the final head went out. */

@@ -224,9 +224,7 @@ function takeOver(
     detachResponse(res, socket);
   }
   installation.connections.add(socket);
-  const forget = (): void => {
-    installation.connections.delete(socket);
-  };
+  const forget = (): void => installation.connections.delete(socket);
   socket.once('close', forget);
   // Until the handler sets its own, an error must not go unhandled.
   socket.on('error', ignore);
@@ -234,9 +232,11 @@ function takeOver(
   const server = (socket as Socket & { server: Server }).server;
   // A clean end of an exchange with a live connection gives it back to node:http.
   const giveBack = (rest: Uint8Array): void => {
-    // Closing: the connection ends with this exchange (its 'close' forgets it).
+    // Closing: this exchange ends the connection ('close' forgets it). A request pipelined behind
+    // a response that promised keep-alive before the close began hears it was not served.
     if (installation.connections.isClosing) {
-      closeGracefully(socket);
+      if (rest.length > 0) refuse(socket, 503);
+      else closeGracefully(socket);
       return;
     }
     forget();
@@ -245,6 +245,7 @@ function takeOver(
     handBack(server, socket, rest);
     wrapParser(installation, socket);
   };
+  const closing = (): boolean => installation.connections.isClosing;
   const handOver = (): void => {
     socket.setTimeout(0);
     if (installation.connections.isClosing) {
@@ -260,7 +261,7 @@ function takeOver(
     }
     const reusable = pending.keepAlive && canHandBack(server);
     pending.resolve(
-      new HijackedRequest(req, socket, head, checked, reusable ? giveBack : undefined),
+      new HijackedRequest(req, socket, head, checked, reusable ? giveBack : undefined, closing),
     );
   };
   const earlier = installation.inflight.get(socket);

@@ -53,6 +53,8 @@ export class HijackedRequest {
   private readonly framing: Framing;
   /** Gives the connection back to node:http, while nobody took it raw. */
   private giveBack: ((rest: Uint8Array) => void) | undefined;
+  /** Whether the hijack began closing: then no response promises keep-alive. */
+  private readonly closing: (() => boolean) | undefined;
   private use: Use = { kind: 'none' };
   /** The handler asked for `socket`: what it wrote there is unknown to us. */
   private raw = false;
@@ -64,6 +66,7 @@ export class HijackedRequest {
     head: Uint8Array,
     checked: { request: RequestHead; framing: Framing },
     giveBack?: (rest: Uint8Array) => void,
+    closing?: () => boolean,
   ) {
     this.req = req;
     this.connection = socket;
@@ -71,6 +74,7 @@ export class HijackedRequest {
     this.request = checked.request;
     this.framing = checked.framing;
     this.giveBack = giveBack;
+    this.closing = closing;
   }
 
   /**
@@ -108,6 +112,7 @@ export class HijackedRequest {
       request: this.request,
       framing: this.framing,
       keepAlive: this.giveBack !== undefined,
+      closing: this.closing,
       chunked: options.chunked,
       maxResponseHeadBytes: options.maxResponseHeadBytes,
       onDone: (reuse) => {

@@ -2,7 +2,6 @@ import type { Duplex } from 'node:stream';
 import { type FieldInput, serializeResponseHead } from '@h1kit/headers';
 import { connectionClosed } from '../errors.js';
 import { responsePlan } from '../io/framing-plan.js';
-import { DEFAULT_HEAD_LIMITS } from '../io/llhttp.js';
 import { checkHeadSize, fieldPairsOf, type RequestHead } from '../io/message.js';
 import { OutgoingBody } from '../io/outgoing.js';
 import { httpDate } from './date.js';
@@ -23,8 +22,9 @@ export interface ResponseEvents {
 
 /**
  * Opens a response to `request`: its head, sent with the first bytes of its body (or at the end
- * of the tick), and its body, framed as the fields and the peer allow. Throws `H1Error`, having written nothing, on invalid or contradictory fields. Returns
- * the body and whether the connection may carry another request after it.
+ * of the tick), and its body, framed as the fields and the peer allow. Throws `H1Error`, having
+ * written nothing, on invalid or contradictory fields or a head over `maxHeadBytes`. Returns the
+ * body and whether the connection may carry another request after it.
  */
 export function openResponse(
   socket: Duplex,
@@ -33,14 +33,13 @@ export function openResponse(
   fields: FieldInput,
   keepAlive: boolean,
   sendDate: boolean,
-  maxHeadBytes: number | undefined,
+  maxHeadBytes: number,
   options: RespondOptions | undefined,
   events: ResponseEvents,
 ): { body: OutgoingBody; keepAlive: boolean } {
   const date = sendDate ? httpDate() : undefined;
   const plan = responsePlan(request, status, fieldPairsOf(fields), keepAlive, date);
-  const head = serializeResponseHead(status, plan.fields, options);
-  checkHeadSize(head, maxHeadBytes ?? DEFAULT_HEAD_LIMITS.maxHeadBytes, 'maxResponseHeadBytes');
+  const head = capped(serializeResponseHead(status, plan.fields, options), maxHeadBytes);
   events.beforeHead();
   let complete = false;
   // The head leaves with the body's first bytes: a small response is one write.
@@ -63,13 +62,12 @@ export function openResponse(
 }
 
 /** The bytes of an interim (1xx) head, held to the same cap as a final one. */
-export function interimHead(
-  status: number,
-  fields: FieldInput,
-  maxHeadBytes: number | undefined,
-): Uint8Array {
-  const head = serializeResponseHead(status, fields);
-  checkHeadSize(head, maxHeadBytes ?? DEFAULT_HEAD_LIMITS.maxHeadBytes, 'maxResponseHeadBytes');
+export function interimHead(status: number, fields: FieldInput, maxHeadBytes: number): Uint8Array {
+  return capped(serializeResponseHead(status, fields), maxHeadBytes);
+}
+
+function capped(head: Uint8Array, maxHeadBytes: number): Uint8Array {
+  checkHeadSize(head, maxHeadBytes, 'maxResponseHeadBytes');
   return head;
 }
 
