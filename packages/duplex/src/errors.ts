@@ -22,6 +22,12 @@ export const DuplexErrorCode = {
   TRAILERS_NOT_ALLOWED: 'ERR_H1_TRAILERS_NOT_ALLOWED',
   /** The head did not arrive within the head timeout. */
   HEAD_TIMEOUT: 'ERR_H1_HEAD_TIMEOUT',
+  /** The request body did not arrive by its read deadline (`readTimeout`, `setReadDeadline`). */
+  READ_TIMEOUT: 'ERR_H1_READ_TIMEOUT',
+  /** The response was not complete by its write deadline (`writeTimeout`, `setWriteDeadline`). */
+  WRITE_TIMEOUT: 'ERR_H1_WRITE_TIMEOUT',
+  /** A deadline that is neither a Date, a finite number of ms since the epoch, nor null. */
+  INVALID_DEADLINE: 'ERR_H1_INVALID_DEADLINE',
   /** The connection closed or was reset under a pending exchange. */
   CONNECTION_CLOSED: 'ERR_H1_CONNECTION_CLOSED',
   /** hijack() could not take the request without losing or duplicating bytes; the message says why. */

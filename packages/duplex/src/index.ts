@@ -5,7 +5,7 @@ export { DuplexErrorCode } from './errors.js';
 export type { IncomingBody, IncomingBodyState } from './io/incoming.js';
 export type { FieldPairs, FieldRecord, RequestHead, ResponseHead } from './io/message.js';
 export type { OutgoingBody } from './io/outgoing.js';
-export type { ExchangeInit, RespondOptions } from './server/exchange.js';
+export type { Deadline, ExchangeInit, RespondOptions } from './server/exchange.js';
 export { DuplexExchange } from './server/exchange.js';
 export { enableHijack, hijack } from './server/hijack.js';
 export type { HijackControl } from './server/hijack-control.js';

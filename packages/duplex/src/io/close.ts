@@ -1,5 +1,6 @@
 import type { Duplex } from 'node:stream';
 import { H1Error, serializeResponseHead } from '@h1kit/headers';
+import { DuplexErrorCode } from '../errors.js';
 
 /** How long a connection we are closing keeps reading (and discarding) what the peer still sends. */
 const LINGER_MS = 2000;
@@ -41,10 +42,21 @@ export function closeAfterFailure(
   error: Error,
 ): void {
   if (socket.destroyed) return;
-  if (answered === 'nothing' && error instanceof H1Error) refuse(socket, 400);
+  if (answered === 'nothing' && error instanceof H1Error) refuse(socket, statusFor(error, 400));
   else if (answered === 'whole') closeGracefully(socket);
   else socket.destroy();
 }
 
 /** A listener that does nothing: what is read is dropped, an error is already handled elsewhere. */
 export function ignore(): void {}
+
+/**
+ * The status that answers `error` when nothing was answered yet: a deadline that passed says
+ * which side was late (408 the request, 503 the response); anything else gets `otherwise`.
+ */
+export function statusFor(error: Error, otherwise: number): number {
+  const code = (error as Partial<H1Error>).code;
+  if (code === DuplexErrorCode.READ_TIMEOUT) return 408;
+  if (code === DuplexErrorCode.WRITE_TIMEOUT) return 503;
+  return otherwise;
+}

@@ -22,6 +22,8 @@ export interface ConnectionSettings {
   chunked?: ChunkedDecoderOptions;
   maxDrainBytes?: number;
   maxResponseHeadBytes?: number;
+  readTimeout?: number;
+  writeTimeout?: number;
   sendDate?: boolean;
   onError?: (error: Error) => void;
   onClientError?: (error: Error) => void;
@@ -113,6 +115,8 @@ export class Connection {
       maxDrainBytes: this.settings.maxDrainBytes,
       sendDate: this.settings.sendDate,
       maxResponseHeadBytes: this.settings.maxResponseHeadBytes,
+      readTimeout: this.settings.readTimeout,
+      writeTimeout: this.settings.writeTimeout,
       onDone: this.next,
     });
     this.exchange = exchange;

@@ -26,6 +26,16 @@ export interface ExchangeInit {
    * accept by default.
    */
   maxResponseHeadBytes?: number;
+  /**
+   * A read deadline this many ms after the head, for the request body (0 or absent: none);
+   * `setReadDeadline` moves or clears it. Go's `http.Server.ReadTimeout`, less the head.
+   */
+  readTimeout?: number;
+  /**
+   * A write deadline this many ms after the head, for the whole response (0 or absent: none);
+   * `setWriteDeadline` moves or clears it. Go's `http.Server.WriteTimeout`.
+   */
+  writeTimeout?: number;
   /** Request body bytes discarded after the response when nobody reads them; beyond, close. */
   maxDrainBytes?: number;
   /** Told once when the exchange is over: may the connection carry the next request (on the wire)? */

@@ -10,6 +10,13 @@ import type { OutgoingBody } from '../io/outgoing.js';
 import { Outcome } from '../io/settled.js';
 import type { Wire } from '../io/wire.js';
 import {
+  type Deadline,
+  type DeadlineOwner,
+  Deadlines,
+  readTimedOut,
+  writeTimedOut,
+} from './deadlines.js';
+import {
   DEFAULT_MAX_DRAIN_BYTES,
   type ExchangeInit,
   type Reading,
@@ -18,6 +25,7 @@ import {
 import { ExpectContinue } from './expect-continue.js';
 import { interimHead, openResponse, type RespondOptions } from './response.js';
 
+export type { Deadline } from './deadlines.js';
 export type { ExchangeInit } from './exchange-types.js';
 export type { RespondOptions } from './response.js';
 
@@ -27,7 +35,7 @@ export type { RespondOptions } from './response.js';
  * backpressure. The exchange is over when both bodies are complete; the connection then carries
  * the next request (keep-alive) or closes.
  */
-export class DuplexExchange {
+export class DuplexExchange implements DeadlineOwner {
   readonly request: RequestHead;
   readonly socket: Wire['socket'];
   /** The response body, once `respond()` was called. */
@@ -49,6 +57,8 @@ export class DuplexExchange {
   private handlerSettled = false;
   private over = false;
   private readonly outcome = new Outcome();
+  /** Made when a deadline is first set. */
+  private deadlines: Deadlines | undefined;
   private onDone: ((reuse: boolean) => void) | undefined;
 
   constructor(init: ExchangeInit) {
@@ -71,6 +81,43 @@ export class DuplexExchange {
     } else {
       this.incoming = this.openBody();
     }
+    const now = init.readTimeout || init.writeTimeout ? Date.now() : 0;
+    if (init.readTimeout && this.reading === 'body') this.setReadDeadline(now + init.readTimeout);
+    if (init.writeTimeout) this.setWriteDeadline(now + init.writeTimeout);
+  }
+
+  /**
+   * Go's `ResponseController.SetReadDeadline`: when `deadline` passes before the request body has
+   * all arrived, reading it fails with `ERR_H1_READ_TIMEOUT` (a handler that fails with that
+   * before responding answers 408) and the connection closes after the response. `null` clears it.
+   */
+  setReadDeadline(deadline: Deadline): void {
+    if (this.over) return;
+    this.deadlines ??= new Deadlines(this);
+    this.deadlines.setRead(deadline);
+  }
+
+  /**
+   * Go's `ResponseController.SetWriteDeadline`: when `deadline` passes before the response is
+   * complete, the exchange fails with `ERR_H1_WRITE_TIMEOUT`: a 503 when no response began, else
+   * the connection is cut (the peer sees the body unfinished). `null` clears it.
+   */
+  setWriteDeadline(deadline: Deadline): void {
+    if (this.over) return;
+    this.deadlines ??= new Deadlines(this);
+    this.deadlines.setWrite(deadline);
+  }
+
+  /** @internal The read deadline passed. */
+  readDeadlinePassed(): void {
+    if (this.over || this.reading !== 'body') return;
+    this.body.destroy(readTimedOut());
+  }
+
+  /** @internal The write deadline passed. */
+  writeDeadlinePassed(): void {
+    if (this.over || this.writing === 'done') return;
+    this.finish(false, writeTimedOut());
   }
 
   /** The decoded request body. */
@@ -133,6 +180,7 @@ export class DuplexExchange {
         },
         complete: () => {
           this.writing = 'done';
+          this.deadlines?.setWrite(null);
           this.advance();
         },
         failed: (error) => this.finish(false, error),
@@ -157,6 +205,7 @@ export class DuplexExchange {
         expect?.state === 'waiting' ? () => expect.answer(this.writing !== 'init') : undefined,
       onComplete: () => {
         if (this.reading === 'body') this.reading = 'done';
+        this.deadlines?.setRead(null);
         this.advance();
       },
     });
@@ -269,6 +318,7 @@ export class DuplexExchange {
   private finish(reuse: boolean, error?: Error): void {
     if (this.over) return;
     this.over = true;
+    this.deadlines?.clear();
     this.socket.off('close', this.onSocketClose);
     if (error) {
       this.wire.detach();

@@ -31,6 +31,10 @@ export interface HijackedExchangeOptions {
   chunked?: ChunkedDecoderOptions;
   /** Largest response head (or 1xx head) sent, in bytes. Default 16384. */
   maxResponseHeadBytes?: number;
+  /** As the standalone server's `readTimeout`: ms from now for the request body. Default none. */
+  readTimeout?: number;
+  /** As the standalone server's `writeTimeout`: ms from now for the response. Default none. */
+  writeTimeout?: number;
 }
 
 /** How the connection was taken: Go's way, or as an exchange; the first one taken owns it. */
@@ -115,6 +119,8 @@ export class HijackedRequest {
       closing: this.closing,
       chunked: options.chunked,
       maxResponseHeadBytes: options.maxResponseHeadBytes,
+      readTimeout: options.readTimeout,
+      writeTimeout: options.writeTimeout,
       onDone: (reuse) => {
         const giveBack = this.giveBack;
         if (!giveBack) {

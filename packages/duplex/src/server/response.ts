@@ -1,6 +1,7 @@
 import type { Duplex } from 'node:stream';
 import { type FieldInput, serializeResponseHead } from '@h1kit/headers';
 import { connectionClosed } from '../errors.js';
+import { statusFor } from '../io/close.js';
 import { responsePlan } from '../io/framing-plan.js';
 import { checkHeadSize, fieldPairsOf, type RequestHead } from '../io/message.js';
 import { OutgoingBody } from '../io/outgoing.js';
@@ -79,7 +80,7 @@ function capped(head: Uint8Array, maxHeadBytes: number): Uint8Array {
 export function answerFailure(exchange: DuplexExchange, error: Error): boolean {
   if (!exchange.response) {
     try {
-      exchange.respond(500, { 'Content-Length': 0, Connection: 'close' }).end();
+      exchange.respond(statusFor(error, 500), { 'Content-Length': 0, Connection: 'close' }).end();
       return true;
     } catch {
       // The exchange is over already (the connection went): nobody to answer.

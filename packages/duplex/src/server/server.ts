@@ -30,6 +30,19 @@ export interface ServerOptions {
   sendDate?: boolean;
   /** Largest response head (or 1xx head) a handler may send, in bytes. Default 16384. */
   maxResponseHeadBytes?: number;
+  /**
+   * Time allowed for a request body to arrive, in ms from the end of its head (Go's ReadTimeout,
+   * less the head). Reading it later fails with ERR_H1_READ_TIMEOUT; a handler that fails with
+   * that before responding answers 408. Default 0: none. `exchange.setReadDeadline()` moves it.
+   */
+  readTimeout?: number;
+  /**
+   * Time allowed for the whole response, in ms from the end of the request head (Go's
+   * WriteTimeout): past it a response not begun is answered 503 and one in progress is cut, with
+   * ERR_H1_WRITE_TIMEOUT. Default 0: none, since a full-duplex exchange may last for hours.
+   * `exchange.setWriteDeadline()` moves it.
+   */
+  writeTimeout?: number;
   /** Unread request body bytes discarded after a response before the connection is closed instead. */
   maxDrainBytes?: number;
   /**

@@ -1,0 +1,84 @@
+// Deadlines for one exchange, as Go's ResponseController sets them: absolute times, each
+// cleared or moved at will, each a timer made only once set. A read deadline bounds the arrival
+// of the request body; a write deadline bounds the completion of the response.
+import { H1Error } from '@h1kit/headers';
+import { DuplexErrorCode } from '../errors.js';
+
+/** A deadline: a Date, milliseconds since the epoch (as `Date.now()` gives), or null for none. */
+export type Deadline = Date | number | null;
+
+/** What a passed deadline is told to. */
+export interface DeadlineOwner {
+  readDeadlinePassed(): void;
+  writeDeadlinePassed(): void;
+}
+
+export class Deadlines {
+  private read: NodeJS.Timeout | undefined;
+  private write: NodeJS.Timeout | undefined;
+
+  constructor(private readonly owner: DeadlineOwner) {}
+
+  setRead(deadline: Deadline): void {
+    clearTimeout(this.read);
+    this.read = this.timer(deadline, 'read', this.readPassed);
+  }
+
+  setWrite(deadline: Deadline): void {
+    clearTimeout(this.write);
+    this.write = this.timer(deadline, 'write', this.writePassed);
+  }
+
+  clear(): void {
+    clearTimeout(this.read);
+    clearTimeout(this.write);
+    this.read = undefined;
+    this.write = undefined;
+  }
+
+  private timer(
+    deadline: Deadline,
+    which: 'read' | 'write',
+    passed: () => void,
+  ): NodeJS.Timeout | undefined {
+    if (deadline === null) return undefined;
+    const at = typeof deadline === 'number' ? deadline : deadline?.getTime?.();
+    if (typeof at !== 'number' || !Number.isFinite(at)) {
+      throw new H1Error(
+        DuplexErrorCode.INVALID_DEADLINE,
+        `a ${which} deadline is a Date, milliseconds since the epoch, or null; got ${String(deadline)}`,
+      );
+    }
+    // One already passed fires at once, on the next turn of the event loop, as Go's does.
+    const timer = setTimeout(passed, Math.max(0, at - Date.now()));
+    // A deadline alone does not keep the process alive: the connection it guards does.
+    timer.unref();
+    return timer;
+  }
+
+  private readonly readPassed = (): void => {
+    this.read = undefined;
+    this.owner.readDeadlinePassed();
+  };
+
+  private readonly writePassed = (): void => {
+    this.write = undefined;
+    this.owner.writeDeadlinePassed();
+  };
+}
+
+/** `ERR_H1_READ_TIMEOUT`: the request body did not arrive by its read deadline. */
+export function readTimedOut(): H1Error {
+  return new H1Error(
+    DuplexErrorCode.READ_TIMEOUT,
+    'the request body did not arrive by its read deadline (readTimeout, setReadDeadline)',
+  );
+}
+
+/** `ERR_H1_WRITE_TIMEOUT`: the response was not complete by its write deadline. */
+export function writeTimedOut(): H1Error {
+  return new H1Error(
+    DuplexErrorCode.WRITE_TIMEOUT,
+    'the response was not complete by its write deadline (writeTimeout, setWriteDeadline)',
+  );
+}
