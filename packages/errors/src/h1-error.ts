@@ -3,7 +3,9 @@
  * whose `code` is stable and documented (each package lists its own codes), so callers can branch
  * on it without parsing messages.
  */
-class H1ErrorClass extends Error {
+// A class expression bound to another name, so that the class itself is named H1Error (what
+// util.inspect and stack traces print) while the exported H1Error can be the registered one.
+const H1ErrorClass = class H1Error extends Error {
   /** Stable code naming the fault, e.g. `ERR_H1_INVALID_CHUNK_SIZE`. */
   readonly code: string;
   /** Byte offset in the stream (or in the input given) where the fault was found, when known. */
@@ -19,7 +21,7 @@ class H1ErrorClass extends Error {
   override get name(): string {
     return 'H1Error';
   }
-}
+};
 
 // One class per process. The ESM and the CJS build of this package are two module instances,
 // and a bundler may inline a copy of it into an application: each would define its own class,
@@ -30,4 +32,4 @@ const key = Symbol.for('h1kit.H1Error');
 registry[key] ??= H1ErrorClass;
 
 export const H1Error: typeof H1ErrorClass = registry[key];
-export type H1Error = H1ErrorClass;
+export type H1Error = InstanceType<typeof H1ErrorClass>;

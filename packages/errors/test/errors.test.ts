@@ -1,6 +1,8 @@
 // H1Error itself, from source: its fields, and the global registration that makes every copy of
 // the module export one class. The same, across the built ESM and CJS files of several packages,
 // is checked in test/h1error.test.ts.
+
+import { inspect } from 'node:util';
 import { H1Error as FromBufio } from '@h1kit/bufio';
 import { H1Error as FromChunked } from '@h1kit/chunked';
 import { H1Error } from '@h1kit/errors';
@@ -24,6 +26,13 @@ describe('H1Error', () => {
     expect(error.cause).toBe(cause);
     expect(String(error)).toBe('H1Error: went wrong');
     expect(error.stack).toContain('went wrong');
+  });
+
+  it('prints as H1Error wherever Node names it: inspect, console, the constructor, the stack', () => {
+    const error = new H1Error('ERR_H1_SOMETHING', 'went wrong');
+    expect(error.constructor.name).toBe('H1Error');
+    expect(inspect(error).split('\n')[0]).toBe('H1Error: went wrong');
+    expect(error.stack?.split('\n')[0]).toBe('H1Error: went wrong');
   });
 
   it('leaves offset and cause undefined when not given', () => {
