@@ -20,7 +20,7 @@ export const DuplexErrorCode = {
   NO_RESPONSE: 'ERR_H1_NO_RESPONSE',
   /** Trailers were set on a body that is not chunked, or after it ended. */
   TRAILERS_NOT_ALLOWED: 'ERR_H1_TRAILERS_NOT_ALLOWED',
-  /** The head did not arrive within the head timeout. */
+  /** The head did not arrive within the head timeout (a request's on the server, a response's on the client). */
   HEAD_TIMEOUT: 'ERR_H1_HEAD_TIMEOUT',
   /** The request body did not arrive by its read deadline (`readTimeout`, `setReadDeadline`). */
   READ_TIMEOUT: 'ERR_H1_READ_TIMEOUT',
@@ -38,7 +38,24 @@ export const DuplexErrorCode = {
   HIJACKED: 'ERR_H1_HIJACKED',
   /** An HTTP/1.1 request without Host (RFC 9112 section 3.2). */
   MISSING_HOST: 'ERR_H1_MISSING_HOST',
-  /** `request()` with a URL that is not http: or https:. */
+  /** The client could not connect (refused, unreachable, name not found); the cause is Node's error. */
+  CONNECT_FAILED: 'ERR_H1_CONNECT_FAILED',
+  /** The client's TLS handshake failed (certificate, protocol); the cause is Node's error. */
+  TLS_FAILED: 'ERR_H1_TLS_FAILED',
+  /** The client's connection was not established within `connectTimeout`. */
+  CONNECT_TIMEOUT: 'ERR_H1_CONNECT_TIMEOUT',
+  /** The connection ended before a whole response head arrived. */
+  INCOMPLETE_HEAD: 'ERR_H1_INCOMPLETE_HEAD',
+  /** The response body stayed silent longer than `bodyTimeout`. */
+  BODY_TIMEOUT: 'ERR_H1_BODY_TIMEOUT',
+  /** The request was aborted through its `signal`; the cause is the signal's reason. */
+  ABORTED: 'ERR_H1_ABORTED',
+  /**
+   * A request sent with `expectContinue` got a final status instead of 100 Continue: its body
+   * was not sent, and writing it fails with this code.
+   */
+  EXPECTATION_FAILED: 'ERR_H1_EXPECTATION_FAILED',
+  /** `request()` with a URL that is not http: or https:, or whose credentials do not decode. */
   INVALID_URL: 'ERR_H1_INVALID_URL',
   /** This Node.js lacks a node:http internal the hijack needs and has no public hook for it; the message names the version. */
   UNSUPPORTED_RUNTIME: 'ERR_H1_UNSUPPORTED_RUNTIME',

@@ -1,4 +1,6 @@
 export { H1Error } from '@h1kit/headers';
+export type { AgentOptions } from './client/agent.js';
+export { Agent, defaultAgent } from './client/agent.js';
 export type { ClientResponse, RequestOptions } from './client/client.js';
 export { ClientExchange, request } from './client/client.js';
 export { DuplexErrorCode } from './errors.js';

@@ -33,8 +33,8 @@ describe('request() when the response body is given up', () => {
       const exchange = request(`http://127.0.0.1:${port}/`);
       const response = await inTime(exchange.response, 'the response head');
       await inTime(giveUp(response.body as never), `giving the body up by ${how}`);
-      await inTime(once(exchange.socket, 'close'), 'the client connection closing');
-      expect(exchange.socket.destroyed).toBe(true);
+      await inTime(once(exchange.socket!, 'close'), 'the client connection closing');
+      expect(exchange.socket!.destroyed).toBe(true);
     },
   );
 });

@@ -213,7 +213,7 @@ describe('request(): the full-duplex client', () => {
       expect((await inTime(collect(response.body), `the response body ${i + 1}`)).toString()).toBe(
         'ok',
       );
-      await inTime(once(exchange.socket, 'close'), `the close of connection ${i + 1}`);
+      // The body's end ended the exchange: its connection went back to the pool.
     }
     // A long-lived signal (one per page, per job) must not collect one listener per request.
     expect(getEventListeners(controller.signal, 'abort')).toHaveLength(0);
@@ -257,15 +257,15 @@ describe('request(): the full-duplex client', () => {
     expect(req.headers['content-length']).toBeUndefined();
   });
 
-  it('client: a response whose small body is not read still completes, and the connection closes', async () => {
+  it('client: a response whose small body is not read still completes, and a connection of its own closes', async () => {
     const { port } = await serve((exchange) => {
       exchange.respond(200, { 'Content-Length': 2 }).end('hi');
     });
-    const exchange = request(`http://127.0.0.1:${port}/`);
+    const exchange = request(`http://127.0.0.1:${port}/`, { agent: false });
     try {
       const response = await inTime(exchange.response, 'the response head');
       expect(response.status).toBe(200);
-      const closed = once(exchange.socket, 'close').then(() => 'closed');
+      const closed = once(exchange.socket!, 'close').then(() => 'closed');
       expect(await within(closed, BOUND_MS, 'still open')).toBe('closed');
       expect(response.body.complete).toBe(true);
     } finally {

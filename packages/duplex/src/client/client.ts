@@ -1,45 +1,55 @@
 import { EventEmitter } from 'node:events';
-import { isIP, connect as netConnect, Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
-import { type ConnectionOptions, connect as tlsConnect } from 'node:tls';
+import type { ConnectionOptions } from 'node:tls';
 import type { ChunkedDecoderOptions } from '@h1kit/chunked';
-import { type FieldInput, H1Error, serializeRequestHead } from '@h1kit/headers';
+import { type FieldInput, H1Error } from '@h1kit/headers';
 import { connectionClosed, DuplexErrorCode } from '../errors.js';
 import { ignore } from '../io/close.js';
-import {
-  clientRequestPlan,
-  incomingResponseFraming,
-  isInterim,
-  isTunnel,
-} from '../io/framing-plan.js';
+import { incomingResponseFraming, isInterim, isTunnel } from '../io/framing-plan.js';
 import { HeadReader } from '../io/head-reader.js';
 import { IncomingBody } from '../io/incoming.js';
 import { DEFAULT_HEAD_LIMITS, type ParsedHead } from '../io/llhttp.js';
-import {
-  checkHeadSize,
-  type FieldPairs,
-  fieldPairsOf,
-  hasField,
-  type ResponseHead,
-  responseHeadOf,
-} from '../io/message.js';
+import { type FieldPairs, type ResponseHead, responseHeadOf } from '../io/message.js';
 import { OutgoingBody } from '../io/outgoing.js';
 import { settlement } from '../io/settled.js';
 import { Wire } from '../io/wire.js';
+import { type Agent, defaultAgent } from './agent.js';
+import { onceOpen, openSocket, originKey, type Stage, socketFailure } from './connect.js';
+import { type PlannedRequest, planRequest } from './request-head.js';
 
 export interface RequestOptions {
+  /** Standard methods are sent upper-cased (`get` goes as GET), others exactly as given. */
   method?: string;
   headers?: FieldInput;
   /**
    * Whether the request has a body. Default: yes, except for GET, HEAD, OPTIONS, TRACE, DELETE
-   * and CONNECT. A body is chunked unless the headers give a Content-Length.
+   * and CONNECT, and for a request with an Upgrade field. A body is chunked unless the headers
+   * give a Content-Length.
    */
   body?: boolean;
   /** The request-target; default: the URL's path and query, or its host:port for CONNECT. */
   target?: string;
   /** TLS options for https: URLs (ca, servername, rejectUnauthorized, ...). */
   tls?: ConnectionOptions;
+  /** Aborts the exchange: pending work fails with `ERR_H1_ABORTED`, the reason as its cause. */
   signal?: AbortSignal;
+  /**
+   * Where the connection comes from: an `Agent`'s pool (default `defaultAgent`), or `false` for
+   * a connection of its own that closes after the exchange.
+   */
+  agent?: Agent | false;
+  /** Time to establish a new connection, TLS included, in ms. Default 10 000; 0: none. */
+  connectTimeout?: number;
+  /** Time from the request's start to the response head, in ms. Default 300 000; 0: none. */
+  headTimeout?: number;
+  /** Time the response body may stay silent, in ms. Default 300 000; 0: none. */
+  bodyTimeout?: number;
+  /**
+   * Send the head alone with `Expect: 100-continue` and the body only after `100 Continue`, or
+   * after `timeout` ms without an answer (default 1 000, Go's ExpectContinueTimeout). A final
+   * status instead means the body is not sent: writing it fails with `ERR_H1_EXPECTATION_FAILED`.
+   */
+  expectContinue?: boolean | { timeout?: number };
   /** Largest response head, in bytes. Default 16384. */
   maxHeadBytes?: number;
   /** Largest request head sent, in bytes: a bigger one throws HEADERS_TOO_LARGE. Default 16384. */
@@ -56,94 +66,80 @@ export interface ClientResponse extends ResponseHead {
   readonly trailers: FieldPairs;
 }
 
-const BODYLESS = new Set(['GET', 'HEAD', 'OPTIONS', 'TRACE', 'DELETE', 'CONNECT']);
-
-/**
- * A full-duplex HTTP/1.1 client exchange on a connection of its own: the request head goes out at
- * once, `body` takes the request body, and `response` resolves as soon as the response head
- * arrives, so the response body can be read while the request body is still being written.
- * Interim responses (100, 103) are emitted as 'informational'. The connection closes when both
- * bodies are complete, or is handed over whole by `hijack()`.
- */
 /** The response: its head awaited, its body coming, all of it read, or the connection taken. */
 type Reading = 'head' | 'body' | 'done' | 'hijacked';
-/** The request: its head written (at once), its body open, done. */
-type Writing = 'head' | 'body' | 'done';
+/**
+ * The request: waiting for a connection, its head sent and the body held for 100 Continue
+ * (`expecting`), its body open, done, or refused by a final status that came instead of 100.
+ */
+type Writing = 'waiting' | 'expecting' | 'body' | 'done' | 'refused';
+/** Which of the exchange's timeouts runs. */
+type Timing = 'none' | 'connect' | 'head' | 'body';
+
+const DEFAULT_CONNECT_TIMEOUT = 10_000;
+const DEFAULT_HEAD_TIMEOUT = 300_000;
+const DEFAULT_BODY_TIMEOUT = 300_000;
+const DEFAULT_CONTINUE_TIMEOUT = 1_000;
 
 /**
- * A full-duplex HTTP/1.1 client exchange on a connection of its own: the request head goes out at
- * once, `body` takes the request body, and `response` resolves as soon as the response head
+ * A full-duplex HTTP/1.1 client exchange: the request head goes out as soon as a connection is
+ * there, `body` takes the request body, and `response` resolves as soon as the response head
  * arrives, so the response body can be read while the request body is still being written.
- * Interim responses (100, 103) are emitted as 'informational'. The connection closes when both
- * bodies are complete, or is handed over whole by `hijack()`.
+ * Interim responses (100, 103) are emitted as 'informational'. When both bodies are complete the
+ * connection goes back to its agent's pool if the response let it stay open (else it closes), or
+ * it is handed over whole by `hijack()`.
  */
 export class ClientExchange extends EventEmitter {
   /** The request body (already ended when the request has none). */
   readonly body: OutgoingBody;
   readonly response: Promise<ClientResponse>;
-  readonly socket: Duplex;
-  private readonly wire: Wire;
-  private readonly reader: HeadReader;
-  private readonly method: string;
-  private readonly chunked: ChunkedDecoderOptions | undefined;
+  private connection: Duplex | undefined;
+  private wire: Wire | undefined;
+  private reader: HeadReader | undefined;
+  private readonly options: RequestOptions;
+  private readonly planned: PlannedRequest;
+  private readonly agent: Agent | undefined;
+  private readonly key: string;
   private reading: Reading = 'head';
-  private writing: Writing = 'head';
+  private writing: Writing = 'waiting';
+  private stage: Stage = 'open';
+  private keepAlive = false;
   private over = false;
   private readonly answer = settlement<ClientResponse>();
   private responseBody: IncomingBody | undefined;
   private forgetSignal: () => void = () => {};
+  private timer: NodeJS.Timeout | undefined;
+  private timing: Timing = 'none';
+  /** `bytesRead` when the body timer was last armed: a body that moved since is not silent. */
+  private readAtArm = 0;
+  private continueTimer: NodeJS.Timeout | undefined;
 
   constructor(url: URL, options: RequestOptions) {
     super();
-    const method = options.method ?? 'GET';
-    this.method = method;
-    this.chunked = options.chunked;
-    const given = fieldPairsOf(options.headers ?? {});
-    const withHost: FieldPairs = hasField(given, 'host') ? given : [['Host', url.host], ...given];
-    const plan = clientRequestPlan(method, withHost, options.body ?? !BODYLESS.has(method));
-    // CONNECT names its tunnel's end in authority form (RFC 9112 section 3.2.3).
-    const target =
-      options.target ?? (method === 'CONNECT' ? url.host : `${url.pathname}${url.search}`);
-    const head = serializeRequestHead(method, target, plan.fields);
-    const cap = options.maxRequestHeadBytes ?? DEFAULT_HEAD_LIMITS.maxHeadBytes;
-    checkHeadSize(head, cap, 'maxRequestHeadBytes');
-
-    // An already aborted signal: nothing is sent, nothing connects.
-    const aborted = options.signal?.aborted === true;
-    this.socket = aborted ? new Socket() : openSocket(url, options);
-    this.socket.on('error', ignore);
-    this.wire = new Wire(this.socket);
-    this.reader = new HeadReader(
-      this.wire,
-      'response',
-      {
-        maxHeadBytes: options.maxHeadBytes ?? DEFAULT_HEAD_LIMITS.maxHeadBytes,
-        maxFields: options.maxFields ?? DEFAULT_HEAD_LIMITS.maxFields,
-      },
-      {
-        head: (parsed) => this.onHead(parsed),
-        invalid: (error) => this.finish(error),
-        ended: () =>
-          this.finish(
-            new H1Error(DuplexErrorCode.INCOMPLETE_BODY, 'connection ended before a response head'),
-          ),
-        aborted: (error) => this.finish(error),
-      },
-    );
+    this.options = options;
+    const expect = options.expectContinue;
+    const planned = planRequest(url, {
+      ...options,
+      expectContinue: expect !== undefined && expect !== false,
+    });
+    this.planned = planned;
+    const expecting = planned.framing.kind !== 'none' && expect !== undefined && expect !== false;
+    this.agent = options.agent === false ? undefined : (options.agent ?? defaultAgent);
+    this.key = originKey(url, options.tls);
     this.response = this.answer.promise;
     this.body = new OutgoingBody({
-      socket: this.socket,
-      framing: plan.framing,
-      // Sent with the first body bytes (or at the end of the tick); nothing when aborted already.
-      head: aborted ? undefined : head,
+      framing: planned.framing,
+      // With expectContinue the head goes alone, ahead of the body.
+      head: expecting ? undefined : planned.head,
       onComplete: () => {
         this.writing = 'done';
         this.advance();
       },
     });
-    this.writing = 'body';
     this.body.on('error', (error) => {
-      // A write after the body ended fails that write alone; the exchange goes on.
+      // A write after the body ended fails that write alone; so does one refused after a final
+      // status came instead of 100 Continue: the exchange goes on.
+      if (this.writing === 'refused') return;
       if (
         this.writing === 'done' &&
         (error as { code?: string }).code === 'ERR_STREAM_WRITE_AFTER_END'
@@ -151,75 +147,172 @@ export class ClientExchange extends EventEmitter {
         return;
       this.finish(error);
     });
-    if (plan.framing.kind === 'none') {
+    if (planned.framing.kind === 'none') {
       this.body.end();
       // Refused where the mistake is made, and said in the request's terms.
       this.body.write = () => {
         throw new H1Error(
           DuplexErrorCode.BODY_NOT_ALLOWED,
-          `this ${method} request has no body; give body: true (or a Content-Length) to send one`,
+          `this ${planned.method} request has no body; give body: true (or a Content-Length) to send one`,
         );
       };
     }
-    this.reader.read();
-    this.socket.once('close', () =>
-      this.finish(connectionClosed('connection closed before the exchange was complete')),
-    );
     const signal = options.signal;
+    if (signal?.aborted) {
+      this.abort(signal.reason);
+      return;
+    }
     if (signal) {
-      if (aborted) {
-        this.destroy(signal.reason);
-        return;
-      }
-      const onAbort = (): void => this.destroy(signal.reason);
+      const onAbort = (): void => this.abort(signal.reason);
       signal.addEventListener('abort', onAbort, { once: true });
       // A long-lived signal must not gather one listener per request.
       this.forgetSignal = () => signal.removeEventListener('abort', onAbort);
     }
+    const open = (): Duplex => openSocket(url, options.tls);
+    if (this.agent)
+      this.agent.lease(this.key, open, (socket, reused) => this.start(socket, reused, expecting));
+    else this.start(open(), false, expecting);
+  }
+
+  /** The connection, once the request has one (a request waiting for a pooled one has none yet). */
+  get socket(): Duplex | undefined {
+    return this.connection;
   }
 
   /**
    * Takes the connection over once the response head has arrived (a 101 Switching Protocols, a
    * CONNECT tunnel, or any protocol of your own after the head): resolves with the socket and
-   * the bytes already read past the head. The exchange stops reading and writing.
+   * the bytes already read past the head. The exchange stops reading and writing; the
+   * connection leaves its agent.
    */
   async hijack(): Promise<{ socket: Duplex; head: Uint8Array; response: ResponseHead }> {
     const response = await this.response;
+    const socket = this.connection!;
     this.reading = 'hijacked';
     this.over = true;
+    this.stopTimer();
     this.forgetSignal();
-    this.reader.close();
-    const head = this.wire.detach();
+    this.reader!.close();
+    socket.off('close', this.onClose);
+    const head = this.wire!.detach();
+    this.agent?.release(this.key, socket, 'taken');
     // Leave the socket as node:http leaves an upgraded one: neither paused nor flowing, so the
     // new owner's first 'data' listener starts the flow.
-    (this.socket as Duplex & { readableFlowing: boolean | null }).readableFlowing = null;
-    return { socket: this.socket, head, response };
+    (socket as Duplex & { readableFlowing: boolean | null }).readableFlowing = null;
+    return { socket, head, response };
   }
 
   destroy(error?: Error): void {
     this.finish(error ?? connectionClosed('request destroyed'));
   }
 
+  private abort(reason: unknown): void {
+    this.finish(
+      new H1Error(DuplexErrorCode.ABORTED, 'the request was aborted', undefined, { cause: reason }),
+    );
+  }
+
+  /** The request has its connection: the head goes out, the response head is awaited. */
+  private start(socket: Duplex, reused: boolean, expecting: boolean): void {
+    this.connection = socket;
+    if (this.over) {
+      // Aborted while it waited for the connection: the connection goes back untouched.
+      this.agent?.release(this.key, socket, reused ? 'reuse' : 'close');
+      return;
+    }
+    socket.on('error', ignore);
+    const wire = new Wire(socket);
+    this.wire = wire;
+    this.reader = new HeadReader(
+      wire,
+      'response',
+      {
+        maxHeadBytes: this.options.maxHeadBytes ?? DEFAULT_HEAD_LIMITS.maxHeadBytes,
+        maxFields: this.options.maxFields ?? DEFAULT_HEAD_LIMITS.maxFields,
+      },
+      {
+        head: (parsed) => this.onHead(parsed),
+        invalid: (error) => this.finish(error),
+        ended: () =>
+          this.finish(
+            new H1Error(
+              DuplexErrorCode.INCOMPLETE_HEAD,
+              'the connection ended before a whole response head',
+            ),
+          ),
+        aborted: (error) => this.finish(socketFailure(error, this.stage)),
+      },
+    );
+    if (!reused && (socket as Duplex & { connecting?: boolean }).connecting) {
+      this.stage = 'connecting';
+      onceOpen(
+        socket,
+        () => this.arm('head'),
+        (stage) => {
+          this.stage = stage;
+        },
+      );
+      this.arm('connect');
+    } else {
+      this.arm('head');
+    }
+    if (expecting) {
+      this.writing = 'expecting';
+      socket.write(this.planned.head);
+      const timeout =
+        (typeof this.options.expectContinue === 'object'
+          ? this.options.expectContinue.timeout
+          : undefined) ?? DEFAULT_CONTINUE_TIMEOUT;
+      this.continueTimer = setTimeout(() => this.sendBody(), timeout);
+    } else {
+      this.writing = 'body';
+      this.body.attach(socket);
+    }
+    this.reader.read();
+    socket.once('close', this.onClose);
+  }
+
+  private readonly onClose = (): void => {
+    this.finish(connectionClosed('connection closed before the exchange was complete'));
+  };
+
+  /** The body may go: after 100 Continue, or when the wait for it timed out. */
+  private sendBody(): void {
+    if (this.writing !== 'expecting') return;
+    clearTimeout(this.continueTimer);
+    this.writing = 'body';
+    this.body.attach(this.connection!);
+  }
+
   private onHead(parsed: ParsedHead): void {
     const head = responseHeadOf(parsed);
     if (isInterim(head.status)) {
+      if (head.status === 100) this.sendBody();
       this.emit('informational', head);
-      this.reader.read();
+      this.reader!.read();
       return;
     }
+    if (this.writing === 'expecting') this.refuseBody(head.status);
     let framing: ReturnType<typeof incomingResponseFraming>;
     try {
-      framing = incomingResponseFraming(this.method, head.status, head.version, head.fields);
+      framing = incomingResponseFraming(
+        this.planned.method,
+        head.status,
+        head.version,
+        head.fields,
+      );
     } catch (error) {
       this.finish(error as Error);
       return;
     }
+    this.keepAlive = parsed.keepAlive && !this.planned.closes && framing.kind !== 'close';
     const body = new IncomingBody({
       framing,
-      wire: this.wire,
-      chunked: this.chunked,
+      wire: this.wire!,
+      chunked: this.options.chunked,
       onComplete: () => {
         if (this.reading === 'body') this.reading = 'done';
+        this.stopTimer();
         this.advance();
       },
     });
@@ -231,6 +324,7 @@ export class ClientExchange extends EventEmitter {
     });
     this.responseBody = body;
     this.reading = 'body';
+    this.arm('body');
     this.answer.resolve({
       ...head,
       body,
@@ -239,29 +333,140 @@ export class ClientExchange extends EventEmitter {
       },
     });
     // 101 and CONNECT tunnels are for hijack(): leave the bytes after the head on the wire.
-    if (!isTunnel(this.method, head.status)) body.begin();
+    if (!isTunnel(this.planned.method, head.status)) body.begin();
   }
 
-  /** Both bodies complete: the connection has carried its one exchange. */
+  /**
+   * A final status came while the body waited for 100 Continue: the body is never sent, and the
+   * server may read whatever follows on the connection as that body, so it closes after this.
+   */
+  private refuseBody(status: number): void {
+    this.writing = 'refused';
+    clearTimeout(this.continueTimer);
+    const refusal = new H1Error(
+      DuplexErrorCode.EXPECTATION_FAILED,
+      `the server answered ${status} to Expect: 100-continue, so the request body was not sent`,
+    );
+    this.planned.closes = true;
+    const fail = (callback: unknown): boolean => {
+      if (typeof callback === 'function') process.nextTick(callback as (e: Error) => void, refusal);
+      return false;
+    };
+    this.body.write = (_chunk: unknown, encoding?: unknown, callback?: unknown) =>
+      fail(typeof encoding === 'function' ? encoding : callback);
+    this.body.end = ((...args: unknown[]) => {
+      fail(args.find((a) => typeof a === 'function'));
+      return this.body;
+    }) as OutgoingBody['end'];
+    this.body.destroy(refusal);
+  }
+
+  /** Both bodies complete: the connection has carried its exchange. */
   private advance(): void {
-    if (this.reading === 'done' && this.writing === 'done') this.finish();
+    if (this.reading === 'done' && (this.writing === 'done' || this.writing === 'refused')) {
+      this.finish();
+    }
   }
 
-  /** The one way out, taken once: closes the connection, failing whatever is pending on `error`. */
+  /** Runs the timeout of the exchange's current stage (connect, response head, body silence). */
+  private arm(timing: Timing): void {
+    const options = this.options;
+    const ms =
+      timing === 'connect'
+        ? (options.connectTimeout ?? DEFAULT_CONNECT_TIMEOUT)
+        : timing === 'head'
+          ? (options.headTimeout ?? DEFAULT_HEAD_TIMEOUT)
+          : (options.bodyTimeout ?? DEFAULT_BODY_TIMEOUT);
+    this.timing = timing;
+    if (ms <= 0 || this.over) {
+      this.stopTimer();
+      return;
+    }
+    this.readAtArm = this.bytesRead();
+    if (this.timer) {
+      clearTimeout(this.timer);
+    }
+    this.timer = setTimeout(this.timedOut, ms);
+    this.timer.unref();
+  }
+
+  private stopTimer(): void {
+    clearTimeout(this.timer);
+    this.timer = undefined;
+    this.timing = 'none';
+  }
+
+  private bytesRead(): number {
+    return (this.connection as (Duplex & { bytesRead?: number }) | undefined)?.bytesRead ?? 0;
+  }
+
+  private readonly timedOut = (): void => {
+    this.timer = undefined;
+    const timing = this.timing;
+    if (timing === 'body' && this.bytesRead() !== this.readAtArm) {
+      this.arm('body');
+      return;
+    }
+    const options = this.options;
+    if (timing === 'connect') {
+      this.finish(
+        new H1Error(
+          DuplexErrorCode.CONNECT_TIMEOUT,
+          `no connection within connectTimeout (${options.connectTimeout ?? DEFAULT_CONNECT_TIMEOUT} ms)`,
+        ),
+      );
+    } else if (timing === 'head') {
+      this.finish(
+        new H1Error(
+          DuplexErrorCode.HEAD_TIMEOUT,
+          `no response head within headTimeout (${options.headTimeout ?? DEFAULT_HEAD_TIMEOUT} ms)`,
+        ),
+      );
+    } else if (timing === 'body') {
+      this.finish(
+        new H1Error(
+          DuplexErrorCode.BODY_TIMEOUT,
+          `the response body was silent for bodyTimeout (${options.bodyTimeout ?? DEFAULT_BODY_TIMEOUT} ms)`,
+        ),
+      );
+    }
+  };
+
+  /**
+   * The one way out, taken once. Without `error` the connection goes back to its agent when the
+   * response let it stay open and nothing followed it, or closes; with one, whatever is pending
+   * fails on it and the connection is destroyed.
+   */
   private finish(error?: Error): void {
     if (this.over) return;
     this.over = true;
+    this.stopTimer();
+    clearTimeout(this.continueTimer);
     this.forgetSignal();
-    this.reader.close();
+    this.reader?.close();
+    const socket = this.connection;
+    socket?.off('close', this.onClose);
     if (!error) {
-      this.socket.end();
+      const rest = this.wire!.detach();
+      const reusable = this.agent !== undefined && this.keepAlive && rest.length === 0;
+      if (!this.agent) {
+        socket!.end();
+      } else if (reusable) {
+        socket!.off('error', ignore);
+        this.agent.release(this.key, socket!, 'reuse');
+      } else {
+        this.agent.release(this.key, socket!, 'close');
+      }
       return;
     }
     this.answer.reject(error);
     const body = this.responseBody;
     if (body && !body.destroyed && body.state === 'open') body.destroy(error);
     if (!this.body.destroyed && !this.body.writableFinished) this.body.destroy(error);
-    this.socket.destroy();
+    if (socket) {
+      socket.destroy();
+      this.agent?.release(this.key, socket, 'close');
+    }
   }
 }
 
@@ -275,21 +480,4 @@ export function request(url: string | URL, options: RequestOptions = {}): Client
     );
   }
   return new ClientExchange(target, options);
-}
-
-function openSocket(url: URL, options: RequestOptions): Duplex {
-  const host = url.hostname.replace(/^\[|\]$/g, '');
-  if (url.protocol === 'https:') {
-    return tlsConnect({
-      host,
-      port: Number(url.port || 443),
-      // SNI names hosts only: an IP literal is not sent (RFC 6066 section 3).
-      ...(isIP(host) === 0 ? { servername: host } : {}),
-      ...options.tls,
-      allowHalfOpen: true,
-    } as ConnectionOptions);
-  }
-  const socket = netConnect({ host, port: Number(url.port || 80), allowHalfOpen: true });
-  socket.setNoDelay(true);
-  return socket;
 }

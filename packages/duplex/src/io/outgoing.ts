@@ -6,7 +6,11 @@ import { SocketRoom } from './socket-room.js';
 import type { Splice } from './splice.js';
 
 export interface OutgoingBodyOptions {
-  socket: Duplex;
+  /**
+   * Where the body goes. Absent, the body gathers what is written (holding the producer at its
+   * high-water mark) until `attach()` gives it one: a request waiting for a pooled connection.
+   */
+  socket?: Duplex;
   framing: Framing;
   /** The message head: it leaves with the first bytes of the body, or at the end of the tick. */
   head?: Uint8Array;
@@ -36,7 +40,7 @@ const GATHER_LIMIT = 32 * 1024;
 export class OutgoingBody extends Writable {
   /** Bytes of payload written so far. */
   written = 0;
-  private readonly socket: Duplex;
+  private socket: Duplex | undefined;
   private readonly framing: Framing;
   /** The last-chunk with the trailer section set, encoded (and so checked) when it was set. */
   private lastChunk: Uint8Array | undefined;
@@ -53,6 +57,8 @@ export class OutgoingBody extends Writable {
   private room: SocketRoom | undefined;
   /** The incoming body spliced into this one, if any. */
   private splice: Splice | undefined;
+  /** `end()` came before the socket: its callback, run once `attach()` gives one. */
+  private finalHeld: Callback | undefined;
 
   constructor(options: OutgoingBodyOptions) {
     super({ highWaterMark: options.highWaterMark ?? 65536, decodeStrings: true });
@@ -61,6 +67,19 @@ export class OutgoingBody extends Writable {
     this.onComplete = options.onComplete;
     this.head = options.head;
     if (this.head !== undefined) this.scheduleFlush();
+  }
+
+  /**
+   * Gives a body made without a socket its socket: what was gathered leaves now, in one write,
+   * and an `end()` already called completes.
+   */
+  attach(socket: Duplex): void {
+    this.socket = socket;
+    if (this.destroyed) return;
+    const final = this.finalHeld;
+    this.finalHeld = undefined;
+    if (final) this._final(final);
+    else this.flush();
   }
 
   /** Sets the trailer section sent after the last chunk. Chunked bodies only, before `end()`. */
@@ -125,7 +144,8 @@ export class OutgoingBody extends Writable {
 
   /** The socket's queue and this tick's gathered bytes are below the high-water mark. */
   hasRoom(): boolean {
-    return this.socket.writableLength + this.gatheredBytes < this.writableHighWaterMark;
+    const queued = this.socket === undefined ? 0 : this.socket.writableLength;
+    return queued + this.gatheredBytes < this.writableHighWaterMark;
   }
 
   get hasGathered(): boolean {
@@ -143,9 +163,13 @@ export class OutgoingBody extends Writable {
       );
       return;
     }
+    const socket = this.socket;
+    if (socket === undefined) {
+      this.finalHeld = callback;
+      return;
+    }
     const last = framing.kind === 'chunked' ? (this.lastChunk ?? LAST_CHUNK) : undefined;
     // The last data and the last-chunk leave together.
-    const socket = this.socket;
     socket.cork();
     this.flush();
     if (last) socket.write(last);
@@ -166,6 +190,8 @@ export class OutgoingBody extends Writable {
     this.flush();
     this.room?.stop();
     held?.(error ?? closedWhileSending());
+    // An end() still waiting for its socket hears of the destroy from the Writable itself.
+    this.finalHeld = undefined;
     callback(error);
   }
 
@@ -191,7 +217,7 @@ export class OutgoingBody extends Writable {
         DuplexErrorCode.BODY_TOO_LONG,
         `body exceeds its Content-Length of ${framing.length} bytes`,
       );
-    } else if (this.socket.destroyed) {
+    } else if (this.socket?.destroyed === true) {
       refused = connectionClosed('connection closed before the body was sent');
     }
     if (refused === undefined) this.written += size;
@@ -233,6 +259,8 @@ export class OutgoingBody extends Writable {
    */
   flush(): void {
     const socket = this.socket;
+    // No socket yet: everything stays gathered, and a held producer stays held, until attach().
+    if (socket === undefined) return;
     const views = this.gathered;
     const head = this.head;
     if ((head !== undefined || views.length > 0) && !socket.destroyed) {
