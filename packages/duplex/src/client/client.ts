@@ -4,17 +4,22 @@ import type { ConnectionOptions } from 'node:tls';
 import type { ChunkedDecoderOptions } from '@h1kit/chunked';
 import { type FieldInput, H1Error } from '@h1kit/headers';
 import { connectionClosed, DuplexErrorCode } from '../errors.js';
-import { ignore } from '../io/close.js';
 import { incomingResponseFraming, isInterim, isTunnel } from '../io/framing-plan.js';
-import { HeadReader } from '../io/head-reader.js';
 import { IncomingBody } from '../io/incoming.js';
 import { DEFAULT_HEAD_LIMITS, type ParsedHead } from '../io/llhttp.js';
-import { type FieldPairs, type ResponseHead, responseHeadOf } from '../io/message.js';
+import {
+  type FieldPairs,
+  type FieldRecord,
+  type ResponseHead,
+  recordOf,
+  responseHeadOf,
+  responseLineOf,
+} from '../io/message.js';
 import { OutgoingBody } from '../io/outgoing.js';
 import { settlement } from '../io/settled.js';
-import { Wire } from '../io/wire.js';
 import { type Agent, defaultAgent } from './agent.js';
 import { onceOpen, openSocket, originKey, type Stage, socketFailure } from './connect.js';
+import { ClientConnection, type ConnectionEvents } from './connection.js';
 import { type PlannedRequest, planRequest } from './request-head.js';
 
 export interface RequestOptions {
@@ -89,13 +94,11 @@ const DEFAULT_CONTINUE_TIMEOUT = 1_000;
  * connection goes back to its agent's pool if the response let it stay open (else it closes), or
  * it is handed over whole by `hijack()`.
  */
-export class ClientExchange extends EventEmitter {
+export class ClientExchange extends EventEmitter implements ConnectionEvents {
   /** The request body (already ended when the request has none). */
   readonly body: OutgoingBody;
   readonly response: Promise<ClientResponse>;
-  private connection: Duplex | undefined;
-  private wire: Wire | undefined;
-  private reader: HeadReader | undefined;
+  private connection: ClientConnection | undefined;
   private readonly options: RequestOptions;
   private readonly planned: PlannedRequest;
   private readonly agent: Agent | undefined;
@@ -110,6 +113,7 @@ export class ClientExchange extends EventEmitter {
   private forgetSignal: () => void = () => {};
   private timer: NodeJS.Timeout | undefined;
   private timing: Timing = 'none';
+  private timerMs = 0;
   /** `bytesRead` when the body timer was last armed: a body that moved since is not silent. */
   private readAtArm = 0;
   private continueTimer: NodeJS.Timeout | undefined;
@@ -176,7 +180,7 @@ export class ClientExchange extends EventEmitter {
 
   /** The connection, once the request has one (a request waiting for a pooled one has none yet). */
   get socket(): Duplex | undefined {
-    return this.connection;
+    return this.connection?.socket;
   }
 
   /**
@@ -187,14 +191,12 @@ export class ClientExchange extends EventEmitter {
    */
   async hijack(): Promise<{ socket: Duplex; head: Uint8Array; response: ResponseHead }> {
     const response = await this.response;
-    const socket = this.connection!;
+    const socket = this.connection!.socket;
     this.reading = 'hijacked';
     this.over = true;
     this.stopTimer();
     this.forgetSignal();
-    this.reader!.close();
-    socket.off('close', this.onClose);
-    const head = this.wire!.detach();
+    const head = this.connection!.release();
     this.agent?.release(this.key, socket, 'taken');
     // Leave the socket as node:http leaves an upgraded one: neither paused nor flowing, so the
     // new owner's first 'data' listener starts the flow.
@@ -214,35 +216,17 @@ export class ClientExchange extends EventEmitter {
 
   /** The request has its connection: the head goes out, the response head is awaited. */
   private start(socket: Duplex, reused: boolean, expecting: boolean): void {
-    this.connection = socket;
     if (this.over) {
       // Aborted while it waited for the connection: the connection goes back untouched.
       this.agent?.release(this.key, socket, reused ? 'reuse' : 'close');
       return;
     }
-    socket.on('error', ignore);
-    const wire = new Wire(socket);
-    this.wire = wire;
-    this.reader = new HeadReader(
-      wire,
-      'response',
-      {
-        maxHeadBytes: this.options.maxHeadBytes ?? DEFAULT_HEAD_LIMITS.maxHeadBytes,
-        maxFields: this.options.maxFields ?? DEFAULT_HEAD_LIMITS.maxFields,
-      },
-      {
-        head: (parsed) => this.onHead(parsed),
-        invalid: (error) => this.finish(error),
-        ended: () =>
-          this.finish(
-            new H1Error(
-              DuplexErrorCode.INCOMPLETE_HEAD,
-              'the connection ended before a whole response head',
-            ),
-          ),
-        aborted: (error) => this.finish(socketFailure(error, this.stage)),
-      },
-    );
+    const connection = ClientConnection.of(socket, {
+      maxHeadBytes: this.options.maxHeadBytes ?? DEFAULT_HEAD_LIMITS.maxHeadBytes,
+      maxFields: this.options.maxFields ?? DEFAULT_HEAD_LIMITS.maxFields,
+    });
+    this.connection = connection;
+    connection.begin(this);
     if (!reused && (socket as Duplex & { connecting?: boolean }).connecting) {
       this.stage = 'connecting';
       onceOpen(
@@ -268,30 +252,51 @@ export class ClientExchange extends EventEmitter {
       this.writing = 'body';
       this.body.attach(socket);
     }
-    this.reader.read();
-    socket.once('close', this.onClose);
+    connection.reader.read();
   }
 
-  private readonly onClose = (): void => {
+  /** @internal The connection's reader failed on malformed input or a limit. */
+  invalid(error: H1Error): void {
+    this.finish(error);
+  }
+
+  /** @internal The connection ended before a response head. */
+  ended(): void {
+    this.finish(
+      new H1Error(
+        DuplexErrorCode.INCOMPLETE_HEAD,
+        'the connection ended before a whole response head',
+      ),
+    );
+  }
+
+  /** @internal The socket failed under the read of the head. */
+  aborted(error: Error): void {
+    this.finish(socketFailure(error, this.stage));
+  }
+
+  /** @internal The socket closed. */
+  closed(): void {
     this.finish(connectionClosed('connection closed before the exchange was complete'));
-  };
+  }
 
   /** The body may go: after 100 Continue, or when the wait for it timed out. */
   private sendBody(): void {
     if (this.writing !== 'expecting') return;
     clearTimeout(this.continueTimer);
     this.writing = 'body';
-    this.body.attach(this.connection!);
+    this.body.attach(this.connection!.socket);
   }
 
-  private onHead(parsed: ParsedHead): void {
-    const head = responseHeadOf(parsed);
-    if (isInterim(head.status)) {
-      if (head.status === 100) this.sendBody();
-      this.emit('informational', head);
-      this.reader!.read();
+  /** @internal A response head arrived. */
+  head(parsed: ParsedHead): void {
+    if (isInterim(parsed.status)) {
+      if (parsed.status === 100) this.sendBody();
+      this.emit('informational', responseHeadOf(parsed));
+      this.connection!.reader.read();
       return;
     }
+    const head = responseLineOf(parsed);
     if (this.writing === 'expecting') this.refuseBody(head.status);
     let framing: ReturnType<typeof incomingResponseFraming>;
     try {
@@ -308,7 +313,7 @@ export class ClientExchange extends EventEmitter {
     this.keepAlive = parsed.keepAlive && !this.planned.closes && framing.kind !== 'close';
     const body = new IncomingBody({
       framing,
-      wire: this.wire!,
+      wire: this.connection!.wire,
       chunked: this.options.chunked,
       onComplete: () => {
         if (this.reading === 'body') this.reading = 'done';
@@ -325,13 +330,7 @@ export class ClientExchange extends EventEmitter {
     this.responseBody = body;
     this.reading = 'body';
     this.arm('body');
-    this.answer.resolve({
-      ...head,
-      body,
-      get trailers() {
-        return body.trailers;
-      },
-    });
+    this.answer.resolve(new ReceivedResponse(head, parsed.rawFields, body));
     // 101 and CONNECT tunnels are for hijack(): leave the bytes after the head on the wire.
     if (!isTunnel(this.planned.method, head.status)) body.begin();
   }
@@ -383,11 +382,15 @@ export class ClientExchange extends EventEmitter {
       return;
     }
     this.readAtArm = this.bytesRead();
-    if (this.timer) {
-      clearTimeout(this.timer);
+    // The response head and body timeouts are often the same: one timer, re-armed.
+    if (this.timer !== undefined && this.timerMs === ms) {
+      this.timer.refresh();
+      return;
     }
+    clearTimeout(this.timer);
     this.timer = setTimeout(this.timedOut, ms);
     this.timer.unref();
+    this.timerMs = ms;
   }
 
   private stopTimer(): void {
@@ -397,7 +400,8 @@ export class ClientExchange extends EventEmitter {
   }
 
   private bytesRead(): number {
-    return (this.connection as (Duplex & { bytesRead?: number }) | undefined)?.bytesRead ?? 0;
+    const socket = this.connection?.socket as (Duplex & { bytesRead?: number }) | undefined;
+    return socket?.bytesRead ?? 0;
   }
 
   private readonly timedOut = (): void => {
@@ -443,30 +447,72 @@ export class ClientExchange extends EventEmitter {
     this.stopTimer();
     clearTimeout(this.continueTimer);
     this.forgetSignal();
-    this.reader?.close();
-    const socket = this.connection;
-    socket?.off('close', this.onClose);
+    const connection = this.connection;
     if (!error) {
-      const rest = this.wire!.detach();
-      const reusable = this.agent !== undefined && this.keepAlive && rest.length === 0;
-      if (!this.agent) {
-        socket!.end();
-      } else if (reusable) {
-        socket!.off('error', ignore);
-        this.agent.release(this.key, socket!, 'reuse');
-      } else {
-        this.agent.release(this.key, socket!, 'close');
+      const socket = connection!.socket;
+      // Nothing may follow the response: a stray byte there would be read as the next one.
+      const clean = connection!.end();
+      if (this.agent && this.keepAlive && clean) {
+        this.agent.release(this.key, socket, 'reuse');
+        return;
       }
+      connection!.release();
+      if (this.agent) this.agent.release(this.key, socket, 'close');
+      else socket.end();
       return;
     }
     this.answer.reject(error);
     const body = this.responseBody;
     if (body && !body.destroyed && body.state === 'open') body.destroy(error);
     if (!this.body.destroyed && !this.body.writableFinished) this.body.destroy(error);
-    if (socket) {
-      socket.destroy();
-      this.agent?.release(this.key, socket, 'close');
+    if (connection) {
+      connection.release();
+      connection.socket.destroy();
+      this.agent?.release(this.key, connection.socket, 'close');
     }
+  }
+}
+
+/** The response as `response` resolves it: `headers` and `trailers` are read when first asked for. */
+class ReceivedResponse implements ClientResponse {
+  readonly status: number;
+  readonly reason: string;
+  readonly version: ResponseHead['version'];
+  readonly fields: FieldPairs;
+  private record: FieldRecord | undefined;
+
+  constructor(
+    head: Omit<ResponseHead, 'headers'>,
+    private readonly rawFields: readonly string[],
+    readonly body: IncomingBody,
+  ) {
+    this.status = head.status;
+    this.reason = head.reason;
+    this.version = head.version;
+    this.fields = head.fields;
+  }
+
+  get headers(): FieldRecord {
+    this.record ??= recordOf(this.rawFields);
+    return this.record;
+  }
+
+  get trailers(): FieldPairs {
+    return this.body.trailers;
+  }
+
+  // Getters live on the prototype, where JSON and util.inspect do not look: show them whole.
+  toJSON(): object {
+    const { status, reason, version, fields, headers } = this;
+    return { status, reason, version, fields, headers };
+  }
+
+  [Symbol.for('nodejs.util.inspect.custom')](
+    depth: number,
+    options: object,
+    inspect: (value: unknown, options: object) => string,
+  ): string {
+    return `ClientResponse ${inspect(this.toJSON(), { ...options, depth })}`;
   }
 }
 

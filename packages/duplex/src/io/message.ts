@@ -146,6 +146,16 @@ export function fieldValueOf(raw: readonly string[], name: string): string | str
   return found;
 }
 
+/** A response head's status line and field pairs; its record is left to whoever needs it. */
+export function responseLineOf(head: ParsedHead): Omit<ResponseHead, 'headers'> {
+  return {
+    status: head.status,
+    reason: head.reason,
+    version: versionOf(head),
+    fields: pairsOf(head.rawFields),
+  };
+}
+
 export function responseHeadOf(head: ParsedHead): ResponseHead {
   return {
     status: head.status,

@@ -1,0 +1,74 @@
+// One client connection's reading machinery, kept for its whole life rather than made per
+// request: the wire over the socket and the response head reader (an llhttp parser), handed from
+// exchange to exchange while the agent pools the connection.
+import type { Duplex } from 'node:stream';
+import type { H1Error } from '@h1kit/headers';
+import { ignore } from '../io/close.js';
+import { HeadReader } from '../io/head-reader.js';
+import type { HeadLimits, ParsedHead } from '../io/llhttp.js';
+import { Wire } from '../io/wire.js';
+
+/** What the exchange on a connection is told: its response head, and how reading it failed. */
+export interface ConnectionEvents {
+  head(head: ParsedHead): void;
+  invalid(error: H1Error): void;
+  ended(): void;
+  aborted(error: Error): void;
+  closed(): void;
+}
+
+const connections = new WeakMap<Duplex, ClientConnection>();
+
+export class ClientConnection {
+  readonly wire: Wire;
+  readonly reader: HeadReader;
+  private current: ConnectionEvents | undefined;
+
+  /** The connection of `socket`, made on its first exchange with `limits`. */
+  static of(socket: Duplex, limits: HeadLimits): ClientConnection {
+    let connection = connections.get(socket);
+    if (!connection) {
+      connection = new ClientConnection(socket, limits);
+      connections.set(socket, connection);
+    }
+    return connection;
+  }
+
+  private constructor(
+    readonly socket: Duplex,
+    limits: HeadLimits,
+  ) {
+    // Errors arrive through the wire and the close; this keeps one from going unhandled.
+    socket.on('error', ignore);
+    this.wire = new Wire(socket);
+    this.reader = new HeadReader(this.wire, 'response', limits, {
+      head: (head) => this.current?.head(head),
+      invalid: (error) => this.current?.invalid(error),
+      ended: () => this.current?.ended(),
+      aborted: (error) => this.current?.aborted(error),
+    });
+    socket.once('close', () => this.current?.closed());
+  }
+
+  /** Gives the connection to an exchange, which reads its response head from now. */
+  begin(exchange: ConnectionEvents): void {
+    this.current = exchange;
+  }
+
+  /**
+   * The exchange is over and the connection may carry another: true when nothing is left on it
+   * past the response (anything there would be a stray message).
+   */
+  end(): boolean {
+    this.current = undefined;
+    return this.wire.heldBytes === 0;
+  }
+
+  /** The connection leaves HTTP (closed, failed or taken over): returns the bytes read ahead. */
+  release(): Uint8Array {
+    this.current = undefined;
+    connections.delete(this.socket);
+    this.reader.close();
+    return this.wire.detach();
+  }
+}
