@@ -30,7 +30,15 @@ export function recover<S extends Duplex>(
   head: Uint8Array = new Uint8Array(0),
   options: RecoverOptions = {},
 ): ReadWriter<S> {
-  const reader = new BufferedReader(socket, { size: options.size, head });
+  // The writer first: it takes nothing from the socket, so when either constructor refuses the
+  // socket or the options, no reader is left behind consuming it.
   const writer = new BufferedWriter(socket, { size: options.size });
+  let reader: BufferedReader<S>;
+  try {
+    reader = new BufferedReader(socket, { size: options.size, head });
+  } catch (error) {
+    writer.release();
+    throw error;
+  }
   return { reader, writer, socket };
 }

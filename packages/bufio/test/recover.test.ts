@@ -4,6 +4,7 @@
 import { once } from 'node:events';
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import { connect, type Socket } from 'node:net';
+import { Duplex } from 'node:stream';
 import { type BufferedReader, BufioErrorCode, H1Error, recover } from '@h1kit/bufio';
 import { afterEach, describe, expect, it } from 'vitest';
 import { inTime } from '../../../testkit/bounded.js';
@@ -171,6 +172,30 @@ describe('sockets from node:http', () => {
     // node:http's answer to the earlier request precedes ours on the wire.
     expect(answers.indexOf('\r\n\r\nok')).toBeGreaterThan(0);
     expect(answers.indexOf('\r\n\r\nok')).toBeLessThan(answers.indexOf('taken'));
+  });
+});
+
+describe('recover() refusing its socket', () => {
+  it('leaves the socket untouched when the writer refuses it (an object-mode writable side)', () => {
+    const duplex = new Duplex({
+      writableObjectMode: true,
+      read() {},
+      write(_chunk, _encoding, callback) {
+        callback();
+      },
+    });
+    let caught: unknown;
+    try {
+      recover(duplex, bytes('head'));
+    } catch (error) {
+      caught = error;
+    }
+    expect(caught).toBeInstanceOf(H1Error);
+    expect((caught as H1Error).code).toBe(BufioErrorCode.INVALID_ARGUMENT);
+    // No reader was left behind consuming it.
+    expect(duplex.listenerCount('data')).toBe(0);
+    expect(duplex.listenerCount('readable')).toBe(0);
+    expect(duplex.readableFlowing).not.toBe(true);
   });
 });
 

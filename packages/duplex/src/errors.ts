@@ -26,6 +26,11 @@ export const DuplexErrorCode = {
   READ_TIMEOUT: 'ERR_H1_READ_TIMEOUT',
   /** The response was not complete by its write deadline (`writeTimeout`, `setWriteDeadline`). */
   WRITE_TIMEOUT: 'ERR_H1_WRITE_TIMEOUT',
+  /**
+   * An option of createServer, exchange() or request() that cannot be used: a time or a limit
+   * that is negative, NaN, infinite or not a number. Thrown where the option is given.
+   */
+  INVALID_OPTION: 'ERR_H1_INVALID_OPTION',
   /** A deadline that is neither a Date, a finite number of ms since the epoch, nor null. */
   INVALID_DEADLINE: 'ERR_H1_INVALID_DEADLINE',
   /** The connection closed or was reset under a pending exchange. */

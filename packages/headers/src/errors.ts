@@ -49,6 +49,12 @@ export const HeaderErrorCode = {
    */
   TOO_MANY_FIELDS: 'ERR_H1_TOO_MANY_FIELDS',
   /**
+   * `parseFieldLines` was given a limit it cannot apply: `maxBytes` or `maxFields` that is not a
+   * whole number of at least 0 (or Infinity), or an `offset` that is not a whole number of at
+   * least 0.
+   */
+  INVALID_LIMITS: 'ERR_H1_INVALID_LIMITS',
+  /**
    * `framing` found a Content-Length that is empty, signed, not decimal, above 2^53 - 1, or
    * differing between values.
    */

@@ -30,6 +30,10 @@ export function parseFieldLines(
   const maxBytes = limits?.maxBytes ?? DEFAULT_FIELD_SECTION_LIMITS.maxBytes;
   const maxFields = limits?.maxFields ?? DEFAULT_FIELD_SECTION_LIMITS.maxFields;
   const base = limits?.offset ?? 0;
+  // A NaN or negative limit would compare false everywhere and quietly mean no limit at all.
+  checkLimit('maxBytes', maxBytes, true);
+  checkLimit('maxFields', maxFields, true);
+  checkLimit('offset', base, false);
   const n = bytes.length;
   if (n > maxBytes) {
     throw new H1Error(
@@ -108,4 +112,14 @@ function incomplete(offset: number): H1Error {
 
 function invalid(why: string, offset: number): H1Error {
   return new H1Error(HeaderErrorCode.INVALID_FIELD_LINE, `invalid field line: ${why}`, offset);
+}
+
+function checkLimit(name: string, value: number, infinite: boolean): void {
+  if ((Number.isInteger(value) && value >= 0) || (infinite && value === Number.POSITIVE_INFINITY)) {
+    return;
+  }
+  throw new H1Error(
+    HeaderErrorCode.INVALID_LIMITS,
+    `${name} must be a whole number of at least 0${infinite ? ' (or Infinity)' : ''}; got ${String(value)}`,
+  );
 }

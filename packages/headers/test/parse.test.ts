@@ -19,6 +19,36 @@ function failure(
 }
 
 describe('parseFieldLines', () => {
+  it.each([
+    [{ maxFields: Number.NaN }],
+    [{ maxFields: -1 }],
+    [{ maxFields: 1.5 }],
+    [{ maxBytes: Number.NaN }],
+    [{ maxBytes: -1 }],
+    [{ offset: -1 }],
+  ])(
+    'refuses a limit it cannot apply (%o) with INVALID_LIMITS instead of parsing unbounded',
+    (limits) => {
+      let caught: unknown;
+      try {
+        parseFieldLines(bytes('A: 1\r\n\r\n'), limits);
+      } catch (error) {
+        caught = error;
+      }
+      expect(caught).toBeInstanceOf(H1Error);
+      expect((caught as H1Error).code).toBe('ERR_H1_INVALID_LIMITS');
+    },
+  );
+
+  it('takes Infinity as no limit', () => {
+    expect(
+      parseFieldLines(bytes('A: 1\r\n\r\n'), {
+        maxFields: Number.POSITIVE_INFINITY,
+        maxBytes: Number.POSITIVE_INFINITY,
+      }),
+    ).toEqual([['A', '1']]);
+  });
+
   it('parses field lines in order, keeping case and repeats, trimming OWS', () => {
     expect(
       parseFieldLines(

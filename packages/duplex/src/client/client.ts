@@ -15,6 +15,7 @@ import {
   responseHeadOf,
   responseLineOf,
 } from '../io/message.js';
+import { checkChunkedOptions, checkNumbers } from '../io/options.js';
 import { OutgoingBody } from '../io/outgoing.js';
 import { settlement } from '../io/settled.js';
 import { type Agent, defaultAgent } from './agent.js';
@@ -120,6 +121,11 @@ export class ClientExchange extends EventEmitter implements ConnectionEvents {
 
   constructor(url: URL, options: RequestOptions) {
     super();
+    checkNumbers(options, ['connectTimeout', 'headTimeout', 'bodyTimeout']);
+    checkNumbers(options, ['maxHeadBytes', 'maxRequestHeadBytes', 'maxFields'], 1);
+    if (typeof options.expectContinue === 'object')
+      checkNumbers(options.expectContinue, ['timeout']);
+    checkChunkedOptions(options.chunked);
     this.options = options;
     const expect = options.expectContinue;
     const planned = planRequest(url, {

@@ -1,5 +1,5 @@
 import type { Duplex } from 'node:stream';
-import { H1Error, serializeResponseHead } from '@h1kit/headers';
+import { type H1Error, serializeResponseHead } from '@h1kit/headers';
 import { DuplexErrorCode } from '../errors.js';
 
 /** How long a connection we are closing keeps reading (and discarding) what the peer still sends. */
@@ -32,17 +32,18 @@ export function refuse(socket: Duplex, status: number): void {
 }
 
 /**
- * Ends a connection whose exchange failed, giving the peer what it can still use: a 400 when the
- * request itself was at fault (an `H1Error`) and nothing was answered yet; the response, when it
- * went out whole; a reset when it was cut short.
+ * Ends a connection whose exchange failed, giving the peer what it can still use: `refuseWith`
+ * (400 for a request at fault, 503 for a late response) when nothing was answered yet; the
+ * response, when it went out whole; a reset when it was cut short, or when the failure is ours
+ * and has no status to say (a destroyed exchange).
  */
 export function closeAfterFailure(
   socket: Duplex,
   answered: 'nothing' | 'partly' | 'whole',
-  error: Error,
+  refuseWith: number | undefined,
 ): void {
   if (socket.destroyed) return;
-  if (answered === 'nothing' && error instanceof H1Error) refuse(socket, statusFor(error, 400));
+  if (answered === 'nothing' && refuseWith !== undefined) refuse(socket, refuseWith);
   else if (answered === 'whole') closeGracefully(socket);
   else socket.destroy();
 }

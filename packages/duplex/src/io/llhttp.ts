@@ -54,7 +54,8 @@ function load(): NonNullable<typeof binding> {
   }
   const P = native?.HTTPParser;
   if (!native || !P || typeof P.kOnHeadersComplete !== 'number' || !Array.isArray(native.methods)) {
-    throw new Error(
+    throw new H1Error(
+      DuplexErrorCode.UNSUPPORTED_RUNTIME,
       `@h1kit/duplex parses heads with llhttp through Node's internal HTTPParser ('_http_common'), which Node ${process.version} does not provide`,
     );
   }

@@ -20,13 +20,16 @@ export class Deadlines {
   constructor(private readonly owner: DeadlineOwner) {}
 
   setRead(deadline: Deadline): void {
+    // Checked first: a refused deadline leaves the one already set in place.
+    const at = timeOf(deadline, 'read');
     clearTimeout(this.read);
-    this.read = this.timer(deadline, 'read', this.readPassed);
+    this.read = at === undefined ? undefined : this.timer(at, this.readPassed);
   }
 
   setWrite(deadline: Deadline): void {
+    const at = timeOf(deadline, 'write');
     clearTimeout(this.write);
-    this.write = this.timer(deadline, 'write', this.writePassed);
+    this.write = at === undefined ? undefined : this.timer(at, this.writePassed);
   }
 
   clear(): void {
@@ -36,19 +39,7 @@ export class Deadlines {
     this.write = undefined;
   }
 
-  private timer(
-    deadline: Deadline,
-    which: 'read' | 'write',
-    passed: () => void,
-  ): NodeJS.Timeout | undefined {
-    if (deadline === null) return undefined;
-    const at = typeof deadline === 'number' ? deadline : deadline?.getTime?.();
-    if (typeof at !== 'number' || !Number.isFinite(at)) {
-      throw new H1Error(
-        DuplexErrorCode.INVALID_DEADLINE,
-        `a ${which} deadline is a Date, milliseconds since the epoch, or null; got ${String(deadline)}`,
-      );
-    }
+  private timer(at: number, passed: () => void): NodeJS.Timeout {
     // One already passed fires at once, on the next turn of the event loop, as Go's does.
     const timer = setTimeout(passed, Math.max(0, at - Date.now()));
     // A deadline alone does not keep the process alive: the connection it guards does.
@@ -65,6 +56,19 @@ export class Deadlines {
     this.write = undefined;
     this.owner.writeDeadlinePassed();
   };
+}
+
+/** The deadline in ms since the epoch (undefined for none), or `ERR_H1_INVALID_DEADLINE`. */
+function timeOf(deadline: Deadline, which: 'read' | 'write'): number | undefined {
+  if (deadline === null) return undefined;
+  const at = typeof deadline === 'number' ? deadline : deadline?.getTime?.();
+  if (typeof at !== 'number' || !Number.isFinite(at)) {
+    throw new H1Error(
+      DuplexErrorCode.INVALID_DEADLINE,
+      `a ${which} deadline is a Date, milliseconds since the epoch, or null; got ${String(deadline)}`,
+    );
+  }
+  return at;
 }
 
 /** `ERR_H1_READ_TIMEOUT`: the request body did not arrive by its read deadline. */

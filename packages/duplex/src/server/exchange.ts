@@ -117,7 +117,7 @@ export class DuplexExchange implements DeadlineOwner {
   /** @internal The write deadline passed. */
   writeDeadlinePassed(): void {
     if (this.over || this.writing === 'done') return;
-    this.finish(false, writeTimedOut());
+    this.finish(false, writeTimedOut(), 503);
   }
 
   /** The decoded request body. */
@@ -210,7 +210,9 @@ export class DuplexExchange implements DeadlineOwner {
       },
     });
     body.on('error', (error) => {
-      if (body.state === 'failed') this.finish(false, error);
+      // A request body that broke its framing is the client's fault: 400 if nothing was answered.
+      if (body.state === 'failed')
+        this.finish(false, error, error instanceof H1Error ? 400 : undefined);
       else this.abandonBody();
     });
     body.on('close', () => {
@@ -315,7 +317,7 @@ export class DuplexExchange implements DeadlineOwner {
    * it closes (gracefully when what was sent should still reach the peer) or, after `detach()`,
    * belongs to the caller. An `error` fails whatever is still pending.
    */
-  private finish(reuse: boolean, error?: Error): void {
+  private finish(reuse: boolean, error?: Error, refuseWith?: number): void {
     if (this.over) return;
     this.over = true;
     this.deadlines?.clear();
@@ -324,7 +326,7 @@ export class DuplexExchange implements DeadlineOwner {
       this.wire.detach();
       const answered =
         this.writing === 'init' ? 'nothing' : this.writing === 'done' ? 'whole' : 'partly';
-      closeAfterFailure(this.socket, answered, error);
+      closeAfterFailure(this.socket, answered, refuseWith);
     } else if (!reuse && this.reading !== 'detached') {
       this.wire.detach();
       closeGracefully(this.socket);

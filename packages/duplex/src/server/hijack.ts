@@ -66,7 +66,18 @@ export function enableHijack(
   onHijack?: HijackHandler,
   options: HijackOptions = {},
 ): HijackControl {
-  if (installations.has(server)) throw new Error('enableHijack: already enabled on this server');
+  if (installations.has(server)) {
+    throw new H1Error(
+      DuplexErrorCode.INVALID_OPTION,
+      'enableHijack: already enabled on this server',
+    );
+  }
+  if (match && !onHijack) {
+    throw new H1Error(
+      DuplexErrorCode.INVALID_OPTION,
+      'enableHijack: a match needs an onHijack handler',
+    );
+  }
   const installation: Installation = {
     match,
     onHijack,
@@ -174,9 +185,7 @@ function wrapParser(installation: Installation, socket: Socket): void {
   parser.onIncoming = (req: MarkedRequest, keepAlive: boolean): number => {
     requestArrived((socket as Socket & { server: Server }).server, socket);
     if (installation.match?.(req)) {
-      if (!installation.onHijack)
-        throw new Error('enableHijack: a match needs an onHijack handler');
-      const onHijack = installation.onHijack;
+      const onHijack = installation.onHijack!;
       // A request the hand-over check refuses is answered there and never reaches the handler.
       req[kPending] = {
         res: undefined,

@@ -6,6 +6,7 @@ import { type Framing, H1Error } from '@h1kit/headers';
 import { DuplexErrorCode, noResponse } from '../errors.js';
 import { closeGracefully, refuse } from '../io/close.js';
 import type { RequestHead } from '../io/message.js';
+import { checkChunkedOptions, checkNumbers } from '../io/options.js';
 import { Wire } from '../io/wire.js';
 import { DuplexExchange } from './exchange.js';
 import { answerFailure, runHandler } from './response.js';
@@ -110,6 +111,10 @@ export class HijackedRequest {
   exchange(options: HijackedExchangeOptions = {}): DuplexExchange {
     if (this.use.kind === 'exchange') return this.use.exchange;
     this.refuseIfTaken('exchange');
+    // Refused before anything takes the connection, so that a corrected call can still take it.
+    checkNumbers(options, ['readTimeout', 'writeTimeout']);
+    checkNumbers(options, ['maxResponseHeadBytes'], 1);
+    checkChunkedOptions(options.chunked);
     const wire = new Wire(this.connection, this.head);
     const exchange = new DuplexExchange({
       wire,

@@ -40,7 +40,14 @@ export function openResponse(
 ): { body: OutgoingBody; keepAlive: boolean } {
   const date = sendDate ? httpDate() : undefined;
   const plan = responsePlan(request, status, fieldPairsOf(fields), keepAlive, date);
-  const head = capped(serializeResponseHead(status, plan.fields, options), maxHeadBytes);
+  const head = capped(
+    serializeResponseHead(
+      status,
+      plan.fields,
+      options?.reason === undefined ? undefined : { reason: options.reason },
+    ),
+    maxHeadBytes,
+  );
   events.beforeHead();
   let complete = false;
   // The head leaves with the body's first bytes: a small response is one write.

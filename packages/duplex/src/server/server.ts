@@ -9,6 +9,7 @@ import {
 import { createServer as createTlsServer, type TlsOptions } from 'node:tls';
 import type { ChunkedDecoderOptions } from '@h1kit/chunked';
 import { DEFAULT_HEAD_LIMITS } from '../io/llhttp.js';
+import { checkChunkedOptions, checkNumbers } from '../io/options.js';
 import { Connection, type Handler } from './connection.js';
 
 export type { Handler } from './connection.js';
@@ -62,8 +63,9 @@ const defaults = { ...DEFAULT_HEAD_LIMITS, headTimeout: 30_000, idleTimeout: 5_0
 /**
  * A standalone HTTP/1.1 server built from the h1kit parts: heads parsed by llhttp, bodies by the
  * chunked decoder, heads written by the serializer. Every request becomes a `DuplexExchange`
- * whose request body can be read while the response is written. No timeout ever cuts an active
- * exchange; only a slow head and an idle keep-alive connection are timed. It keeps `net.Server`'s
+ * whose request body can be read while the response is written. No timeout cuts an active
+ * exchange unless given one (readTimeout, writeTimeout); a slow head and an idle keep-alive
+ * connection are timed. Unusable options throw `H1Error` here, not at the first request. It keeps `net.Server`'s
  * conventions: `listen()` in all its forms, `address()`, and the 'listening', 'connection',
  * 'error' and 'close' events, and it works under `node:cluster` as any `net.Server` does.
  */
@@ -75,14 +77,32 @@ export class H1Server extends EventEmitter {
 
   constructor(handler: Handler, options: ServerOptions = {}) {
     super();
+    checkNumbers(options, [
+      'headTimeout',
+      'idleTimeout',
+      'readTimeout',
+      'writeTimeout',
+      'maxDrainBytes',
+    ]);
+    checkNumbers(options, ['maxHeadBytes', 'maxFields', 'maxResponseHeadBytes'], 1);
+    checkChunkedOptions(options.chunked);
     const settings = { ...defaults, ...options };
     const host = {
       forget: (connection: Connection) => this.live.delete(connection),
       closing: () => this.closing,
     };
     const onSocket = (socket: Socket): void => {
-      if (this.closing) socket.destroy();
-      else this.live.add(new Connection(socket, handler, settings, host));
+      if (this.closing) {
+        socket.destroy();
+        return;
+      }
+      try {
+        this.live.add(new Connection(socket, handler, settings, host));
+      } catch (error) {
+        // A line without llhttp's binding serves nothing: said once per connection, loudly.
+        socket.destroy();
+        this.emit('error', error);
+      }
     };
     this.server = options.tls
       ? createTlsServer({ ...options.tls, allowHalfOpen: true }, onSocket)
