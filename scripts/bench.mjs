@@ -62,7 +62,7 @@ const bundle = (entry, outfile, aliases) =>
     format: 'esm',
     alias: aliases,
     nodePaths: [join(root, 'node_modules')],
-    external: ['tinybench', 'fast-check'],
+    external: ['tinybench', 'fast-check', 'undici'],
     banner: {
       js: "import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);",
     },
