@@ -7,7 +7,14 @@ import type { AddressInfo } from 'node:net';
 import { Agent, createServer, type H1Server, request } from '@h1kit/duplex';
 import { afterEach, describe, expect, it } from 'vitest';
 import { codeOf, collect } from '../../../testkit/bytes.js';
-import { deferred, httpServers, inTime, listen, selfSignedCertificate } from './helpers.js';
+import {
+  deferred,
+  httpServers,
+  inTime,
+  listen,
+  selfSignedCertificate,
+  TextReader,
+} from './helpers.js';
 
 const httpServer = httpServers();
 const h1Servers: H1Server[] = [];
@@ -40,7 +47,73 @@ async function get(url: string, options: Parameters<typeof request>[1] = {}): Pr
   return (await inTime(collect(response.body), 'the response body')).toString();
 }
 
+/**
+ * Two ping-pong exchanges through `pool` to `url`: each line is written only after the echo of
+ * the one before was read; the second exchange must find the first's connection in the pool.
+ */
+async function pingPongTwice(url: string, options: Parameters<typeof request>[1]): Promise<void> {
+  for (let exchangeNo = 0; exchangeNo < 2; exchangeNo++) {
+    const exchange = request(url, { method: 'POST', ...options });
+    const response = await inTime(exchange.response, 'the response head');
+    const reader = new TextReader(response.body);
+    for (let i = 0; i < 10; i++) {
+      exchange.body.write(`line ${i}\n`);
+      await reader.until(`line ${i}\n`);
+    }
+    exchange.body.end();
+    await reader.end();
+  }
+}
+
+/** A node:http(s) listener echoing each request body piece as it arrives. */
+const echoListener = (
+  req: import('node:http').IncomingMessage,
+  res: import('node:http').ServerResponse,
+): void => {
+  res.writeHead(200, { 'Content-Type': 'text/plain' });
+  // The head goes now: the client reads it before it writes its first line.
+  res.flushHeaders();
+  req.on('data', (chunk: Buffer) => res.write(chunk));
+  req.on('end', () => res.end());
+};
+
 describe('the client Agent', () => {
+  it('plays ping-pong through the pool with node:http, the standalone server and over TLS, on one connection each', async () => {
+    const pool = agent();
+    const node = await countingHttpServer(echoListener);
+    await pingPongTwice(`http://127.0.0.1:${node.port}/`, { agent: pool });
+    expect(node.connections()).toBe(1);
+
+    let h1Connections = 0;
+    const h1 = createServer(async (exchange) => {
+      const out = exchange.respond(200);
+      for await (const chunk of exchange.body) out.write(chunk);
+      out.end();
+    });
+    h1Servers.push(h1);
+    h1.on('connection', () => h1Connections++);
+    const { port } = await h1.listen();
+    await pingPongTwice(`http://127.0.0.1:${port}/`, { agent: pool });
+    expect(h1Connections).toBe(1);
+
+    const { key, cert } = selfSignedCertificate();
+    const { createServer: createHttpsServer } = await import('node:https');
+    const tlsServer = createHttpsServer({ key, cert }, echoListener);
+    let tlsConnections = 0;
+    tlsServer.on('secureConnection', () => tlsConnections++);
+    tlsServer.listen(0, '127.0.0.1');
+    await inTime(new Promise((resolve) => tlsServer.once('listening', resolve)), 'listening');
+    try {
+      const tlsPort = (tlsServer.address() as AddressInfo).port;
+      await pingPongTwice(`https://127.0.0.1:${tlsPort}/`, { agent: pool, tls: { ca: cert } });
+      expect(tlsConnections).toBe(1);
+    } finally {
+      pool.destroy();
+      tlsServer.closeAllConnections();
+      await inTime(new Promise((resolve) => tlsServer.close(resolve)), 'the https server close');
+    }
+  });
+
   it('carries sequential requests on one connection, to node:http and to the standalone server', async () => {
     const pool = agent();
     const node = await countingHttpServer();
