@@ -295,4 +295,41 @@ describe('the client Agent', () => {
     expect(await get(`http://127.0.0.1:${node.port}/`, { agent: pool })).toBe('ok');
     expect(node.connections()).toBe(2);
   });
+
+  it('hands over a Docker-attach style 101 (Upgrade: tcp) with the bytes sent right after it, and the connection leaves the pool', async () => {
+    const pool = agent();
+    const h1 = createServer((exchange) => {
+      exchange.respond(101, { Upgrade: 'tcp', Connection: 'Upgrade' });
+      const { socket } = exchange.detach();
+      // The container's first output leaves at once, before the client could have asked.
+      socket.write('stdout: ready\n');
+      socket.on('data', (chunk: Buffer) => socket.write(`stdout: ${chunk}`));
+    });
+    h1Servers.push(h1);
+    const { port } = await h1.listen();
+    const origin = `http://127.0.0.1:${port}`;
+    const exchange = request(`${origin}/containers/c1/attach?stream=1&stdin=1`, {
+      method: 'POST',
+      agent: pool,
+      headers: { Upgrade: 'tcp', Connection: 'Upgrade' },
+    });
+    const { socket, head, response } = await inTime(exchange.hijack(), 'the 101 and its socket');
+    expect(response.status).toBe(101);
+    expect(pool.connections.has(origin)).toBe(false);
+    let received = Buffer.from(head).toString();
+    const wanted = 'stdout: ready\nstdout: ls\n';
+    const echoed = new Promise<void>((resolve) => {
+      const check = (): void => {
+        if (received === wanted) resolve();
+      };
+      socket.on('data', (chunk: Buffer) => {
+        received += chunk.toString();
+        check();
+      });
+      check();
+    });
+    socket.write('ls\n');
+    await inTime(echoed, `the attach stream (got ${JSON.stringify(received)})`);
+    socket.destroy();
+  });
 });
