@@ -2,6 +2,7 @@
 // only once its exchange ended cleanly on both sides and the response let it stay open, and it
 // waits there, unreferenced, until the next request to that origin or its idle timeout.
 import type { Duplex } from 'node:stream';
+import { checkNumbers } from '../io/options.js';
 
 export interface AgentOptions {
   /** Connections open at once per origin, busy and idle together; requests beyond wait. Default 256. */
@@ -28,10 +29,15 @@ class Pool {
   readonly waiting: Waiting[] = [];
 }
 
+/**
+ * A pooled connection's watch while it is idle, made on its first return to the pool and kept:
+ * its listeners stay on (and ignore a busy connection), its timer is re-armed, so that a
+ * connection going back and forth between requests costs no listener and no timer each time.
+ */
 interface IdleState {
-  pool: Pool;
+  idle: boolean;
   timer: NodeJS.Timeout;
-  onGone: () => void;
+  gone: () => void;
 }
 
 const kIdle = Symbol('h1kit.agent.idle');
@@ -50,6 +56,8 @@ export class Agent {
   private drained: Array<() => void> = [];
 
   constructor(options: AgentOptions = {}) {
+    checkNumbers(options, ['maxConnectionsPerOrigin'], 1);
+    checkNumbers(options, ['idleTimeout']);
     this.maxConnectionsPerOrigin = options.maxConnectionsPerOrigin ?? 256;
     this.idleTimeout = options.idleTimeout ?? 4_000;
   }
@@ -93,6 +101,7 @@ export class Agent {
     const pool = this.poolOf(key);
     pool.busy--;
     const waiting = pool.waiting.shift();
+    if (how !== 'reuse') this.unwatch(socket as Pooled);
     if (how === 'reuse' && !socket.destroyed && !this.closing) {
       if (waiting) {
         pool.busy++;
@@ -117,7 +126,10 @@ export class Agent {
   close(): Promise<void> {
     this.closing = true;
     for (const pool of this.pools.values()) {
-      for (const socket of pool.idle.splice(0)) socket.destroy();
+      for (const socket of pool.idle.splice(0)) {
+        this.unwatch(socket as Pooled);
+        socket.destroy();
+      }
     }
     for (const [key, pool] of this.pools) this.forgetIfEmpty(key, pool);
     if (this.pools.size === 0) return Promise.resolve();
@@ -128,7 +140,10 @@ export class Agent {
   destroy(): void {
     this.closing = true;
     for (const pool of this.pools.values()) {
-      for (const socket of pool.idle.splice(0)) socket.destroy();
+      for (const socket of pool.idle.splice(0)) {
+        this.unwatch(socket as Pooled);
+        socket.destroy();
+      }
     }
     for (const [key, pool] of this.pools) this.forgetIfEmpty(key, pool);
   }
@@ -143,39 +158,56 @@ export class Agent {
   }
 
   private keepIdle(key: string, pool: Pool, socket: Pooled): void {
-    // An idle connection that hears from the server (a late byte, its close) is done.
-    const onGone = (): void => {
-      const at = pool.idle.indexOf(socket);
-      if (at !== -1) pool.idle.splice(at, 1);
-      this.wake(socket);
-      socket.destroy();
-      this.forgetIfEmpty(key, pool);
-    };
-    const timer = setTimeout(onGone, this.idleTimeout);
-    timer.unref();
-    socket[kIdle] = { pool, timer, onGone };
-    socket.on('data', onGone);
-    socket.on('end', onGone);
-    socket.on('close', onGone);
-    socket.on('error', onGone);
+    let state = socket[kIdle];
+    if (state) {
+      state.timer.refresh();
+    } else {
+      // An idle connection that hears from the server (a late byte, its close) is done.
+      const gone = (): void => {
+        const watched = socket[kIdle];
+        if (!watched?.idle) return;
+        watched.idle = false;
+        const at = pool.idle.indexOf(socket);
+        if (at !== -1) pool.idle.splice(at, 1);
+        this.unwatch(socket);
+        socket.destroy();
+        this.forgetIfEmpty(key, pool);
+      };
+      const timer = setTimeout(gone, this.idleTimeout);
+      timer.unref();
+      state = { idle: false, timer, gone };
+      socket[kIdle] = state;
+      socket.on('data', gone);
+      socket.on('end', gone);
+      socket.on('close', gone);
+      socket.on('error', gone);
+    }
+    state.idle = true;
     socket.resume();
     // An idle connection does not keep the process alive, as node:http's agent's do not.
     socket.unref?.();
     pool.idle.push(socket);
   }
 
-  /** Takes a connection out of its idle state. */
+  /** Takes a connection out of its idle state, for a request. */
   private wake(socket: Pooled): void {
+    const state = socket[kIdle];
+    if (!state) return;
+    state.idle = false;
+    socket.pause();
+    socket.ref?.();
+  }
+
+  /** The connection leaves the agent: its watch goes with it. */
+  private unwatch(socket: Pooled): void {
     const state = socket[kIdle];
     if (!state) return;
     socket[kIdle] = undefined;
     clearTimeout(state.timer);
-    socket.off('data', state.onGone);
-    socket.off('end', state.onGone);
-    socket.off('close', state.onGone);
-    socket.off('error', state.onGone);
-    socket.pause();
-    socket.ref?.();
+    socket.off('data', state.gone);
+    socket.off('end', state.gone);
+    socket.off('close', state.gone);
+    socket.off('error', state.gone);
   }
 
   private forgetIfEmpty(key: string, pool: Pool): void {

@@ -112,9 +112,7 @@ export class ClientExchange extends EventEmitter implements ConnectionEvents {
   private readonly answer = settlement<ClientResponse>();
   private responseBody: IncomingBody | undefined;
   private forgetSignal: () => void = () => {};
-  private timer: NodeJS.Timeout | undefined;
   private timing: Timing = 'none';
-  private timerMs = 0;
   /** `bytesRead` when the body timer was last armed: a body that moved since is not silent. */
   private readAtArm = 0;
   private continueTimer: NodeJS.Timeout | undefined;
@@ -388,20 +386,11 @@ export class ClientExchange extends EventEmitter implements ConnectionEvents {
       return;
     }
     this.readAtArm = this.bytesRead();
-    // The response head and body timeouts are often the same: one timer, re-armed.
-    if (this.timer !== undefined && this.timerMs === ms) {
-      this.timer.refresh();
-      return;
-    }
-    clearTimeout(this.timer);
-    this.timer = setTimeout(this.timedOut, ms);
-    this.timer.unref();
-    this.timerMs = ms;
+    this.connection?.arm(ms);
   }
 
   private stopTimer(): void {
-    clearTimeout(this.timer);
-    this.timer = undefined;
+    this.connection?.disarm();
     this.timing = 'none';
   }
 
@@ -410,8 +399,8 @@ export class ClientExchange extends EventEmitter implements ConnectionEvents {
     return socket?.bytesRead ?? 0;
   }
 
-  private readonly timedOut = (): void => {
-    this.timer = undefined;
+  /** @internal The connection's timer fired for this exchange. */
+  timedOut(): void {
     const timing = this.timing;
     if (timing === 'body' && this.bytesRead() !== this.readAtArm) {
       this.arm('body');
@@ -440,7 +429,7 @@ export class ClientExchange extends EventEmitter implements ConnectionEvents {
         ),
       );
     }
-  };
+  }
 
   /**
    * The one way out, taken once. Without `error` the connection goes back to its agent when the
@@ -524,7 +513,7 @@ class ReceivedResponse implements ClientResponse {
 
 /** Starts a full-duplex request; see `ClientExchange`. */
 export function request(url: string | URL, options: RequestOptions = {}): ClientExchange {
-  const target = typeof url === 'string' ? new URL(url) : url;
+  const target = typeof url === 'string' ? parsedUrl(url) : url;
   if (target.protocol !== 'http:' && target.protocol !== 'https:') {
     throw new H1Error(
       DuplexErrorCode.INVALID_URL,
@@ -532,4 +521,17 @@ export function request(url: string | URL, options: RequestOptions = {}): Client
     );
   }
   return new ClientExchange(target, options);
+}
+
+// Callers tend to ask for the same URL again and again; the parse is kept for the last one (the
+// URL object never leaves this module, so nobody can change it under us).
+let lastUrlText: string | undefined;
+let lastUrl: URL | undefined;
+
+function parsedUrl(text: string): URL {
+  if (text !== lastUrlText) {
+    lastUrl = new URL(text);
+    lastUrlText = text;
+  }
+  return lastUrl!;
 }

@@ -15,6 +15,7 @@ export interface ConnectionEvents {
   ended(): void;
   aborted(error: Error): void;
   closed(): void;
+  timedOut(): void;
 }
 
 const connections = new WeakMap<Duplex, ClientConnection>();
@@ -23,6 +24,10 @@ export class ClientConnection {
   readonly wire: Wire;
   readonly reader: HeadReader;
   private current: ConnectionEvents | undefined;
+  /** One timer for the connection's life, re-armed per stage and per exchange. */
+  private timer: NodeJS.Timeout | undefined;
+  private timerMs = 0;
+  private armed = false;
 
   /** The connection of `socket`, made on its first exchange with `limits`. */
   static of(socket: Duplex, limits: HeadLimits): ClientConnection {
@@ -50,6 +55,31 @@ export class ClientConnection {
     socket.once('close', () => this.current?.closed());
   }
 
+  /** Tells the current exchange `timedOut()` in `ms`, unless re-armed or disarmed first. */
+  arm(ms: number): void {
+    this.armed = true;
+    if (this.timer !== undefined && this.timerMs === ms) {
+      this.timer.refresh();
+      return;
+    }
+    clearTimeout(this.timer);
+    this.timer = setTimeout(this.fire, ms);
+    // The connection keeps the process alive while it works; its timer need not.
+    this.timer.unref();
+    this.timerMs = ms;
+  }
+
+  /** Nothing is timed now; the timer is left to fire unheard rather than made again. */
+  disarm(): void {
+    this.armed = false;
+  }
+
+  private readonly fire = (): void => {
+    if (!this.armed) return;
+    this.armed = false;
+    this.current?.timedOut();
+  };
+
   /** Gives the connection to an exchange, which reads its response head from now. */
   begin(exchange: ConnectionEvents): void {
     this.current = exchange;
@@ -67,6 +97,8 @@ export class ClientConnection {
   /** The connection leaves HTTP (closed, failed or taken over): returns the bytes read ahead. */
   release(): Uint8Array {
     this.current = undefined;
+    this.armed = false;
+    clearTimeout(this.timer);
     connections.delete(this.socket);
     this.reader.close();
     return this.wire.detach();
