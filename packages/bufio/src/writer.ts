@@ -102,6 +102,8 @@ export class BufferedWriter<S extends Writable = Writable> {
    * on. Later calls fail with `ERR_BUFIO_RELEASED`.
    */
   release(): Uint8Array {
+    // As the reader's: a second release is a mistake said aloud, not an empty array.
+    if (this.#released) throw new H1Error(BufioErrorCode.RELEASED, 'the writer was released');
     const pending = this.#arena.subarray(this.#start, this.#end);
     this.#start = this.#end;
     this.#detach();

@@ -157,4 +157,16 @@ describe('failures of the sink', () => {
     expect(codeOf(error)).toBe(BufioErrorCode.RELEASED);
     expect(sink.recorded.calls).toBe(0);
   });
+
+  it('a second release fails with RELEASED, as the reader does', () => {
+    const writer = new BufferedWriter(recordingSink());
+    writer.release();
+    let caught: unknown;
+    try {
+      writer.release();
+    } catch (error) {
+      caught = error;
+    }
+    expect(codeOf(caught)).toBe(BufioErrorCode.RELEASED);
+  });
 });
