@@ -52,7 +52,15 @@ export class ClientConnection {
       ended: () => this.current?.ended(),
       aborted: (error) => this.current?.aborted(error),
     });
-    socket.once('close', () => this.current?.closed());
+    socket.once('close', () => {
+      // The timer would hold the connection, and what it last read, until it fired.
+      this.armed = false;
+      clearTimeout(this.timer);
+      connections.delete(socket);
+      this.current?.closed();
+      // llhttp's parser is native: unless closed it outlives the socket, and holds what it holds.
+      this.reader.close();
+    });
   }
 
   /** Tells the current exchange `timedOut()` in `ms`, unless re-armed or disarmed first. */

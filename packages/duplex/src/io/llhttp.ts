@@ -134,6 +134,7 @@ export class HeadParser {
   private pendingUrl = '';
   /** Bytes given to execute for the head in progress, for error offsets. */
   private seen = 0;
+  private closed = false;
 
   constructor(kind: 'request' | 'response', limits: HeadLimits) {
     const { native, methodByCode } = load();
@@ -207,6 +208,9 @@ export class HeadParser {
       }
       this.headChunks.push(bytes.subarray(0, result));
       if (this.type === this.requestType && namesFraming(head.rawFields)) this.verifyFraming();
+      // The views of a finished head would keep the socket's read buffers (64 KiB each) alive
+      // for as long as the connection idles: let them go now.
+      this.headChunks = [];
       return result;
     }
     this.seen += bytes.length;
@@ -247,7 +251,11 @@ export class HeadParser {
     }
   }
 
+  /** Frees llhttp's parsers; once only, whoever asks first (the owner, or the socket's close). */
   close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.headChunks = [];
     this.parser.close();
     this.checker?.close();
   }
