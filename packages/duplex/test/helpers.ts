@@ -1,21 +1,27 @@
 // Test plumbing shared by the duplex tests: real loopback sockets, real peers, nothing mocked.
+import { createHook } from 'node:async_hooks';
 import { execFileSync } from 'node:child_process';
 import { once } from 'node:events';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import type { ServerOptions as HttpServerOptions } from 'node:http';
 import { createServer as createHttpServer, type RequestListener, type Server } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
 import { type AddressInfo, connect, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import type { TlsOptions } from 'node:tls';
 import { ChunkedDecoder, encodeChunk, encodeLastChunk } from '@h1kit/chunked';
 import {
   createServer,
   type DuplexExchange,
+  enableHijack,
   type H1Server,
   type Handler,
+  type HijackedExchangeOptions,
   type ServerOptions,
 } from '@h1kit/duplex';
-import { afterEach, assert } from 'vitest';
-import { BOUND_MS, inTime } from '../../../testkit/bounded.js';
+import { afterAll, afterEach, assert, beforeAll, beforeEach } from 'vitest';
+import { BOUND_MS, inTime, within } from '../../../testkit/bounded.js';
 
 export { BOUND_MS, inTime, within } from '../../../testkit/bounded.js';
 
@@ -411,4 +417,367 @@ export class TextReader {
       typeof piece === 'string' ? piece : Buffer.from(piece as Uint8Array).toString('latin1');
     return false;
   }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Fault and hostile-peer plumbing (faults.test.ts, hostile-peers.test.ts): a guard that fails a
+// test leaving an unhandled error or a resource behind, both server paths behind one `start`, and
+// an oracle for what a client received.
+
+/** Live handles by type, as `process.getActiveResourcesInfo()` names them (ref'd timers only). */
+export function activeResources(): Map<string, number> {
+  const counts = new Map<string, number>();
+  for (const type of process.getActiveResourcesInfo())
+    counts.set(type, (counts.get(type) ?? 0) + 1);
+  return counts;
+}
+
+/** The types whose count rose above `before`, as `Type: before -> now`. */
+export function resourcesAbove(before: Map<string, number>): string[] {
+  const above: string[] = [];
+  for (const [type, count] of activeResources()) {
+    const was = before.get(type) ?? 0;
+    if (count > was) above.push(`${type}: ${was} -> ${count}`);
+  }
+  return above;
+}
+
+/** What `faultGuard()` gives a test file. */
+export interface FaultGuard {
+  /** A raw client; destroyed after the test should the test not have closed it. */
+  client(port: number): Promise<RawClient>;
+  /** Runs `cleanup` after the test, before the resource check (last registered, first run). */
+  onCleanup(cleanup: () => unknown): void;
+  /** Unhandled rejections and uncaught exceptions seen during the current test. */
+  readonly faults: unknown[];
+}
+
+/** A Timeout with the internals that say whether it is still pending. */
+type TimerInternals = { _destroyed?: boolean; _onTimeout?: unknown; _idleTimeout?: number };
+
+/**
+ * Where a timer was made: the first stack frame outside Node's timers and this hook, or
+ * undefined when that frame is vitest's own (its hook and test timeouts).
+ */
+function timerOrigin(): string | undefined {
+  const limit = Error.stackTraceLimit;
+  Error.stackTraceLimit = 20;
+  const stack = new Error().stack ?? '';
+  Error.stackTraceLimit = limit;
+  const frames = stack.split('\n').slice(1);
+  const caller = frames.find(
+    (frame) => !/\(node:|at node:|timerOrigin|[\\/]test[\\/]helpers\.ts/.test(frame),
+  );
+  if (caller === undefined || /node_modules[\\/](\.pnpm[\\/])?(@vitest|vitest)/.test(caller)) {
+    return undefined;
+  }
+  return caller.trim();
+}
+
+/** Process events whose listeners a test must not leave behind. */
+const PROCESS_EVENTS = ['exit', 'beforeExit', 'warning', 'SIGINT', 'SIGTERM'] as const;
+
+/**
+ * For a file of fault tests: records every 'unhandledRejection' and 'uncaughtException' of the
+ * process, and after each test (its clients destroyed, its servers closed through `onCleanup`)
+ * fails it if one was recorded, or if something outlived it: a socket or server (counted by type
+ * with `process.getActiveResourcesInfo()`), a timer made during the test and still pending, ref'd
+ * or not (tracked with async_hooks, since unref'd timers are not counted there), or a listener
+ * left on `process`. Resources go away asynchronously and nothing emits an event once the last
+ * one has: the check polls, bounded by BOUND_MS.
+ */
+export function faultGuard(): FaultGuard {
+  const faults: unknown[] = [];
+  const clients: RawClient[] = [];
+  const cleanups: Array<() => unknown> = [];
+  const record = (error: unknown): void => {
+    faults.push(error);
+  };
+  const timers = new Map<number, { timer: TimerInternals; origin: string }>();
+  let tracking = false;
+  const hook = createHook({
+    init(id, type, _trigger, resource) {
+      if (!tracking || type !== 'Timeout') return;
+      const origin = timerOrigin();
+      if (origin !== undefined) timers.set(id, { timer: resource as TimerInternals, origin });
+    },
+    destroy(id) {
+      timers.delete(id);
+    },
+  });
+  const pendingTimers = (): string[] =>
+    [...timers.values()]
+      .filter(
+        ({ timer }) => !timer._destroyed && timer._onTimeout != null && timer._idleTimeout !== -1,
+      )
+      .map(({ timer, origin }) => `Timeout of ${timer._idleTimeout} ms made ${origin}`);
+  const listenerCounts = (): string =>
+    PROCESS_EVENTS.map((event) => `${event}: ${process.listenerCount(event)}`).join(', ');
+  const leftOver = (before: Map<string, number>, listeners: string): string[] => {
+    const now = listenerCounts();
+    return [
+      ...resourcesAbove(before),
+      ...pendingTimers(),
+      ...(now === listeners ? [] : [`process listeners ${listeners} -> ${now}`]),
+    ];
+  };
+  let before = new Map<string, number>();
+  let listeners = '';
+  beforeAll(() => {
+    process.on('unhandledRejection', record);
+    process.on('uncaughtException', record);
+    hook.enable();
+  });
+  afterAll(() => {
+    hook.disable();
+    process.off('unhandledRejection', record);
+    process.off('uncaughtException', record);
+  });
+  beforeEach(() => {
+    faults.length = 0;
+    timers.clear();
+    before = activeResources();
+    listeners = listenerCounts();
+    tracking = true;
+  });
+  afterEach(async () => {
+    try {
+      for (const client of clients.splice(0)) client.close();
+      for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
+      // A rejection left unhandled is reported after the microtasks of its turn: let a turn pass.
+      await tick();
+      tracking = false;
+      const gone = await holdsWithin(() => leftOver(before, listeners).length === 0);
+      assert.deepEqual(faults, [], 'no unhandled rejection and no uncaught exception');
+      assert.ok(gone, `outlived the test: ${leftOver(before, listeners).join('; ')}`);
+    } finally {
+      tracking = false;
+    }
+  });
+  return {
+    faults,
+    async client(port) {
+      const client = new RawClient(port);
+      clients.push(client);
+      return client.connected();
+    },
+    onCleanup(cleanup) {
+      cleanups.push(cleanup);
+    },
+  };
+}
+
+/** One server for a test, on either path. */
+export interface PathServer {
+  port: number;
+  /**
+   * The server's close: `createServer`'s `close()`, or for the hijack node:http's `close()` with
+   * the control's `close()`; `force` cuts the exchanges in flight. Resolves once every
+   * connection is gone.
+   */
+  close(options?: { force?: boolean }): Promise<void>;
+  /** What `onError` was told (a handler that failed). */
+  errors: Error[];
+  /** The server-side sockets, in the order they were accepted (TLS sockets once secure). */
+  sockets: Socket[];
+  /** The server-side TCP sockets as accepted, before any TLS handshake (the same as `sockets` without TLS). */
+  tcpSockets: Socket[];
+}
+
+/** What to start a path's server with; each path takes the part meant for it. */
+export interface PathOptions {
+  /** `createServer`'s options (its `onError` is the path's own). */
+  standalone?: ServerOptions;
+  /** The node:http server's options, on the hijack path. */
+  http?: HttpServerOptions;
+  /** `hijacked.exchange()`'s options, on the hijack path. */
+  exchange?: HijackedExchangeOptions;
+  /** Serve TLS with these options (key, cert, ...): `tls` of createServer, or https.createServer. */
+  tls?: TlsOptions;
+}
+
+export type StartServer = (handler: Handler, options?: PathOptions) => Promise<PathServer>;
+
+/**
+ * The two ways in, for `describe.each`: the standalone `createServer`, and
+ * `enableHijack(nodeServer, () => true, (h) => handler(h.exchange()))`. Every server started is
+ * closed after the test through `guard.onCleanup`: gracefully, which must finish within the
+ * bound with the test's clients gone (a connection the server never lets go fails the test), and
+ * then by force.
+ */
+export function serverPaths(
+  guard: FaultGuard,
+): Array<['createServer' | 'enableHijack', StartServer]> {
+  const track = (server: PathServer): void => {
+    guard.onCleanup(async () => {
+      const closed = await within(server.close(), BOUND_MS, 'late' as const);
+      if (closed === 'late') {
+        const open = server.tcpSockets.filter((socket) => !socket.closed).length;
+        // Failed already: what the server kept is let go here, so later tests start clean.
+        for (const socket of server.tcpSockets) socket.destroy();
+        await within(server.close({ force: true }), BOUND_MS, 'late' as const);
+        assert.fail(
+          `the server kept ${open} connection(s) after the test and its clients were gone: its close() did not resolve`,
+        );
+      }
+    });
+  };
+  const standalone: StartServer = async (handler, options = {}) => {
+    const errors: Error[] = [];
+    const sockets: Socket[] = [];
+    const tcpSockets: Socket[] = [];
+    const server = createServer(handler, {
+      onError: (error) => errors.push(error),
+      ...options.standalone,
+      ...(options.tls ? { tls: options.tls } : {}),
+    });
+    server.on('connection', (socket: Socket) => sockets.push(socket));
+    server.server.on('connection', (socket: Socket) => tcpSockets.push(socket));
+    const { port } = await inTime(server.listen(), 'listen() of the h1kit server');
+    const served: PathServer = {
+      port,
+      errors,
+      sockets,
+      tcpSockets,
+      close: (close) => server.close({ force: close?.force === true }),
+    };
+    track(served);
+    return served;
+  };
+  const hijacked: StartServer = async (handler, options = {}) => {
+    const errors: Error[] = [];
+    const sockets: Socket[] = [];
+    const tcpSockets: Socket[] = [];
+    const httpOptions = options.http ?? {};
+    const server: Server = options.tls
+      ? createHttpsServer({ ...httpOptions, ...options.tls })
+      : createHttpServer(httpOptions);
+    server.on('request', (_req, res) => res.end('node:http'));
+    server.on(options.tls ? 'secureConnection' : 'connection', (socket: Socket) =>
+      sockets.push(socket),
+    );
+    server.on('connection', (socket: Socket) => {
+      if (options.tls) tcpSockets.push(socket);
+    });
+    const control = enableHijack(
+      server,
+      () => true,
+      (request) => handler(request.exchange(options.exchange)),
+      { onError: (error) => errors.push(error) },
+    );
+    const port = await listen(server);
+    const served: PathServer = {
+      port,
+      errors,
+      sockets,
+      tcpSockets: options.tls ? tcpSockets : sockets,
+      close: async (close) => {
+        const force = close?.force === true;
+        const httpClosed = new Promise<void>((resolve) => server.close(() => resolve()));
+        if (force) server.closeAllConnections();
+        await Promise.all([control.close({ force }), httpClosed]);
+      },
+    };
+    track(served);
+    return served;
+  };
+  return [
+    ['createServer', standalone],
+    ['enableHijack', hijacked],
+  ];
+}
+
+/** One response as a client reads it off the wire. */
+export interface WireResponse {
+  status: number;
+  /** The head, status line to the empty line. */
+  head: string;
+  /** The body as framed (decoded when chunked), as far as it arrived. */
+  body: Buffer;
+  /** How its end is known: Content-Length, the last-chunk, no body, or the close (unframed). */
+  framing: 'length' | 'chunked' | 'none' | 'close';
+  /** Its framing is satisfied (for `close`: the bytes up to the end of what was received). */
+  complete: boolean;
+}
+
+/**
+ * What a client received, judged as RFC 9112 section 6.3 frames it:
+ * - `empty`: nothing;
+ * - `whole`: one or more responses, each complete by its Content-Length or last-chunk;
+ * - `cut`: the last response stops before its framing is satisfied (visibly incomplete);
+ * - `unframed`: the last response is delimited by the close only, so wholeness is not visible;
+ * - `malformed`: bytes that are no response.
+ */
+export type Verdict = 'empty' | 'whole' | 'cut' | 'unframed' | 'malformed';
+
+/** Reads every response in `received`; `verdict` says how the stream ends (see `Verdict`). */
+export function responsesIn(received: Uint8Array): {
+  responses: WireResponse[];
+  verdict: Verdict;
+} {
+  const bytes = Buffer.from(received.buffer, received.byteOffset, received.byteLength);
+  const responses: WireResponse[] = [];
+  let at = 0;
+  while (at < bytes.length) {
+    const end = bytes.indexOf('\r\n\r\n', at, 'latin1');
+    const head = bytes.toString('latin1', at, end === -1 ? bytes.length : end + 4);
+    const status = /^HTTP\/1\.[01] (\d{3})[^\r\n]*\r\n/.exec(head);
+    if (end === -1) {
+      const prefix = 'HTTP/1.1 '.slice(0, head.length);
+      const plausible = head.startsWith(prefix) || status !== null;
+      return { responses, verdict: plausible ? 'cut' : 'malformed' };
+    }
+    if (status === null) return { responses, verdict: 'malformed' };
+    const code = Number(status[1]);
+    const fields = head.toLowerCase();
+    const length = /\r\ncontent-length: *(\d+) *\r\n/.exec(fields);
+    const chunked = /\r\ntransfer-encoding: *[^\r]*chunked *\r\n/.test(fields);
+    at = end + 4;
+    if (code < 200 || code === 204 || code === 304) {
+      responses.push({
+        status: code,
+        head,
+        body: Buffer.alloc(0),
+        framing: 'none',
+        complete: true,
+      });
+    } else if (chunked) {
+      let result: ReturnType<ChunkedDecoder['push']>;
+      try {
+        result = new ChunkedDecoder().push(bytes.subarray(at));
+      } catch {
+        return { responses, verdict: 'malformed' };
+      }
+      const body = Buffer.concat(result.data);
+      responses.push({ status: code, head, body, framing: 'chunked', complete: result.done });
+      if (!result.done) return { responses, verdict: 'cut' };
+      at = bytes.length - result.rest.length;
+    } else if (length) {
+      const size = Number(length[1]);
+      const body = bytes.subarray(at, at + size);
+      const complete = body.length === size;
+      responses.push({ status: code, head, body, framing: 'length', complete });
+      if (!complete) return { responses, verdict: 'cut' };
+      at += size;
+    } else {
+      responses.push({
+        status: code,
+        head,
+        body: bytes.subarray(at),
+        framing: 'close',
+        complete: true,
+      });
+      return { responses, verdict: 'unframed' };
+    }
+  }
+  return { responses, verdict: responses.length === 0 ? 'empty' : 'whole' };
+}
+
+/**
+ * `socket` has closed; fails the test, naming `what`, if it has not within the bound. (Not
+ * `once(socket, 'close')`, which rejects on the 'error' a reset emits first.)
+ */
+export async function socketClosed(socket: Socket, what: string, ms = BOUND_MS): Promise<void> {
+  if (socket.closed) return;
+  await inTime(new Promise<void>((resolve) => socket.once('close', () => resolve())), what, ms);
 }

@@ -15,6 +15,7 @@ import {
 import { neutralize } from './hijacked-response.js';
 import {
   canHandBack,
+  closeIdleHandedBack,
   detachResponse,
   handBack,
   holdListener,
@@ -113,6 +114,11 @@ export function enableHijack(
     res.once('close', () => set.delete(res));
   };
   const emit = server.emit;
+  const closeIdle = server.closeIdleConnections;
+  server.closeIdleConnections = function closeIdleWithHandedBack(this: Server): void {
+    closeIdle.call(this);
+    closeIdleHandedBack(this);
+  };
   server.emit = function hijackingEmit(
     this: Server,
     event: string | symbol,
@@ -133,6 +139,7 @@ export function enableHijack(
   } as Server['emit'];
   installation.undo.push(() => {
     server.emit = emit;
+    server.closeIdleConnections = closeIdle;
   });
 
   return {
@@ -241,9 +248,10 @@ function takeOver(
   const server = (socket as Socket & { server: Server }).server;
   // A clean end of an exchange with a live connection gives it back to node:http.
   const giveBack = (rest: Uint8Array): void => {
-    // Closing: this exchange ends the connection ('close' forgets it). A request pipelined behind
-    // a response that promised keep-alive before the close began hears it was not served.
-    if (installation.connections.isClosing) {
+    // Closing (the hijack's control, or the server no longer listening): this exchange ends the
+    // connection ('close' forgets it). A request pipelined behind a response that promised
+    // keep-alive before the close began hears it was not served.
+    if (installation.connections.isClosing || !server.listening) {
       if (rest.length > 0) refuse(socket, 503);
       else closeGracefully(socket);
       return;

@@ -120,6 +120,7 @@ export function handBack(server: Server, socket: Socket, rest: Uint8Array): void
   // Neither paused nor flowing, as node:http leaves a new connection: its 'data' listener starts it.
   (socket as Socket & { readableFlowing: boolean | null }).readableFlowing = null;
   connectionListener.call(server, socket);
+  trackIdle(server, socket as HandedBack);
   const keepAlive = server.keepAliveTimeout;
   if (keepAlive > 0) {
     const buffer = (server as { keepAliveTimeoutBuffer?: number }).keepAliveTimeoutBuffer;
@@ -128,7 +129,37 @@ export function handBack(server: Server, socket: Socket, rest: Uint8Array): void
 }
 
 const kHandedBack = Symbol('h1kit.handedBack');
-type HandedBack = Socket & { [kHandedBack]?: boolean };
+const kTracked = Symbol('h1kit.handedBack.tracked');
+type HandedBack = Socket & { [kHandedBack]?: boolean; [kTracked]?: boolean };
+
+/**
+ * Connections handed back and idle since, per server. node:http counts a connection it is given
+ * as a new one, busy until its first request ends, so its closeIdleConnections() (which close()
+ * calls) would leave these open until their keep-alive timeout: `closeIdleHandedBack` closes them.
+ */
+const idleHandedBack = new WeakMap<Server, Set<Socket>>();
+
+function trackIdle(server: Server, socket: HandedBack): void {
+  let idle = idleHandedBack.get(server);
+  if (!idle) {
+    idle = new Set();
+    idleHandedBack.set(server, idle);
+  }
+  idle.add(socket);
+  // One listener for the socket's life, however often it is handed back.
+  if (!socket[kTracked]) {
+    socket[kTracked] = true;
+    socket.once('close', () => idleHandedBack.get(server)?.delete(socket));
+  }
+}
+
+/** Destroys the handed-back connections that have carried no request since (node:http's way). */
+export function closeIdleHandedBack(server: Server): void {
+  const idle = idleHandedBack.get(server);
+  if (!idle) return;
+  for (const socket of idle) socket.destroy();
+  idle.clear();
+}
 
 /**
  * A request head arrived on `socket`. On a connection handed back, node:http does not know of the
@@ -137,6 +168,7 @@ type HandedBack = Socket & { [kHandedBack]?: boolean };
  */
 export function requestArrived(server: Server, socket: Socket): void {
   if (!(socket as HandedBack)[kHandedBack]) return;
+  idleHandedBack.get(server)?.delete(socket);
   (socket as HandedBack)[kHandedBack] = false;
   socket.setTimeout(server.timeout || 0);
 }

@@ -73,6 +73,8 @@ export class H1Server extends EventEmitter {
   /** The underlying net or tls server. */
   readonly server: NetServer;
   private readonly live = new Set<Connection>();
+  /** TLS only: accepted sockets whose handshake has not finished (they are not connections yet). */
+  private readonly handshaking = new Set<Socket>();
   private closing = false;
 
   constructor(handler: Handler, options: ServerOptions = {}) {
@@ -92,6 +94,12 @@ export class H1Server extends EventEmitter {
       closing: () => this.closing,
     };
     const onSocket = (socket: Socket): void => {
+      // The TLS socket wraps the one accepted: its handshake is over.
+      const accepted = (socket as Socket & { _parent?: Socket })._parent;
+      if (accepted) this.handshaking.delete(accepted);
+      // Half-open from here on (a client may end its side after its request): during the
+      // handshake a peer that ended its side would have held the socket until the timeout.
+      socket.allowHalfOpen = true;
       if (this.closing) {
         socket.destroy();
         return;
@@ -105,8 +113,17 @@ export class H1Server extends EventEmitter {
       }
     };
     this.server = options.tls
-      ? createTlsServer({ ...options.tls, allowHalfOpen: true }, onSocket)
+      ? createTlsServer({ ...options.tls, allowHalfOpen: false }, onSocket)
       : createNetServer({ allowHalfOpen: true }, onSocket);
+    if (options.tls) {
+      // A handshake that fails or never finishes would hold its socket (and close()) for good:
+      // node:https ends those itself; a bare tls.Server only says so.
+      this.server.on('tlsClientError', (_error: Error, socket: Socket) => socket.destroy());
+      this.server.on('connection', (socket: Socket) => {
+        this.handshaking.add(socket);
+        socket.once('close', () => this.handshaking.delete(socket));
+      });
+    }
     const connectionEvent = options.tls ? 'secureConnection' : 'connection';
     this.server.on(connectionEvent, (socket: Socket) => this.emit('connection', socket));
     this.server.on('listening', () => this.emit('listening'));
@@ -187,6 +204,8 @@ export class H1Server extends EventEmitter {
       }),
     );
     for (const connection of this.live) connection.shutdown(force);
+    // A connection still in its TLS handshake has no exchange to finish.
+    for (const socket of this.handshaking) socket.destroy();
     return closed;
   }
 
