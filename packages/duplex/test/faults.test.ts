@@ -16,6 +16,7 @@ import {
   faultGuard,
   holdsWithin,
   inTime,
+  outcome,
   type PathServer,
   type RawClient,
   responsesIn,
@@ -152,12 +153,7 @@ describe.each(paths)('%s: a peer that half-closes (ends its sending side)', (_na
   it('mid-body: the body fails with ERR_H1_INCOMPLETE_BODY, the peer hears a whole 400, then the close', async () => {
     const failure = deferred<unknown>();
     const server = await start(async (exchange) => {
-      try {
-        await collect(exchange.body);
-        failure.resolve('the body ended');
-      } catch (error) {
-        failure.resolve(error);
-      }
+      failure.resolve(await outcome(collect(exchange.body), 'the body ended'));
     });
     const client = await guard.client(server.port);
     client.write('POST /up HTTP/1.1\r\nHost: a\r\nContent-Length: 10\r\n\r\nabc');

@@ -781,3 +781,11 @@ export async function socketClosed(socket: Socket, what: string, ms = BOUND_MS):
   if (socket.closed) return;
   await inTime(new Promise<void>((resolve) => socket.once('close', () => resolve())), what, ms);
 }
+
+/** What `work` ended with: `done` when it resolved, else what it rejected with. */
+export function outcome(work: Promise<unknown>, done: string): Promise<unknown> {
+  return work.then(
+    () => done,
+    (error: unknown) => error,
+  );
+}

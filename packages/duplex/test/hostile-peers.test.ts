@@ -13,6 +13,7 @@ import {
   faultGuard,
   holdsWithin,
   inTime,
+  outcome,
   type RawClient,
   responsesIn,
   selfSignedCertificate,
@@ -160,12 +161,7 @@ describe.each(paths)('%s: a head that never ends', (_name, start) => {
   it('an endless trailer section ends at its limit: the body fails with ERR_H1_TRAILERS_TOO_LARGE, a 400, and the close', async () => {
     const failure = deferred<unknown>();
     const server = await start(async (exchange) => {
-      try {
-        await collect(exchange.body);
-        failure.resolve('the body ended');
-      } catch (error) {
-        failure.resolve(error);
-      }
+      failure.resolve(await outcome(collect(exchange.body), 'the body ended'));
     });
     const client = await guard.client(server.port);
     const sent = await sendEndlessly(
@@ -193,12 +189,7 @@ describe.each(paths)('%s: oversized chunk extensions', (_name, start) => {
     async (_what, first, filler) => {
       const failure = deferred<unknown>();
       const server = await start(async (exchange) => {
-        try {
-          await collect(exchange.body);
-          failure.resolve('the body ended');
-        } catch (error) {
-          failure.resolve(error);
-        }
+        failure.resolve(await outcome(collect(exchange.body), 'the body ended'));
       });
       const client = await guard.client(server.port);
       const sent = await sendEndlessly(

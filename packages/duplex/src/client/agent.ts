@@ -124,20 +124,18 @@ export class Agent {
    * resolves when none is left. New requests still get connections of their own.
    */
   close(): Promise<void> {
-    this.closing = true;
-    for (const pool of this.pools.values()) {
-      for (const socket of pool.idle.splice(0)) {
-        this.unwatch(socket as Pooled);
-        socket.destroy();
-      }
-    }
-    for (const [key, pool] of this.pools) this.forgetIfEmpty(key, pool);
+    this.closeIdle();
     if (this.pools.size === 0) return Promise.resolve();
     return new Promise((resolve) => this.drained.push(resolve));
   }
 
   /** Closes the idle connections now and refuses to keep any more; exchanges in flight go on. */
   destroy(): void {
+    this.closeIdle();
+  }
+
+  /** Keeps no connection from now on, and closes those kept. */
+  private closeIdle(): void {
     this.closing = true;
     for (const pool of this.pools.values()) {
       for (const socket of pool.idle.splice(0)) {
