@@ -1,10 +1,12 @@
 // pnpm soak [--seconds N] [--in-flight N]: 1,000 full-duplex exchanges in flight (by default) for
-// N seconds (default 30) against the standalone server, then against enableHijack on node:http,
-// each path in a process of its own; every exchange echoes checksummed data the client verifies.
-// A path fails on any error, on handles not back where they started, or on RSS after a GC more
-// than 64 MiB over where it began. The packages are taken from source, bundled as for `pnpm bench`.
+// N seconds (default 30) against the standalone server, then against enableHijack on node:http:
+// one path after the other, each in a process of its own (node --expose-gc), on 127.0.0.1. Every
+// exchange echoes checksummed data the client (h1kit's request(), keep-alive Agent) verifies. A
+// path fails on any error, on handles not back where they started, or on memory after a GC past
+// its bound (soak/soak.ts says which). The packages are taken from source, bundled as for
+// `pnpm bench`, into a file of this run's own (others may soak the same tree at the same time).
 import { execFileSync, spawnSync } from 'node:child_process';
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, rmSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { build } from 'esbuild';
 import { root, workspacePackages } from './packages.mjs';
@@ -14,8 +16,8 @@ function option(flag, fallback) {
   const at = args.indexOf(flag);
   if (at === -1) return fallback;
   const value = args[at + 1];
-  if (!/^[0-9]+$/.test(value ?? '')) {
-    console.error(`soak: ${flag} needs a whole number`);
+  if (!/^[1-9][0-9]*$/.test(value ?? '')) {
+    console.error(`soak: ${flag} needs a positive whole number`);
     process.exit(2);
   }
   return Number(value);
@@ -24,17 +26,34 @@ const seconds = option('--seconds', 30);
 const inFlight = option('--in-flight', 1000);
 
 // Each exchange holds a client and a server socket: the file limit must take both, and then some.
-const limit = Number(execFileSync('sh', ['-c', 'ulimit -n'], { encoding: 'utf8' }).trim());
-if (Number.isFinite(limit) && limit < 2 * inFlight + 256) {
+// Node raises its soft limit to the hard one as it starts, so what a shell spawned from here sees
+// is what the soak's processes get; only a hard limit under the need stops the soak.
+const needed = 2 * inFlight + 256;
+const ulimit = (flag) => {
+  const text = execFileSync('sh', ['-c', `ulimit ${flag}`], { encoding: 'utf8' }).trim();
+  return text === 'unlimited' ? Number.POSITIVE_INFINITY : Number(text);
+};
+const limit = ulimit('-Sn');
+if (limit < needed) {
   console.error(
-    `soak: ${inFlight} exchanges need about ${2 * inFlight + 256} open files; ulimit -n is ${limit} (raise it, or give --in-flight)`,
+    `soak: ${inFlight} exchanges in flight need about ${needed} open files, and the limit is ${limit} ` +
+      `(hard limit ${ulimit('-Hn')}). Raise it (ulimit -n ${needed}, as root or in ` +
+      `/etc/security/limits.conf), or give --in-flight ${Math.max(1, Math.floor((limit - 256) / 2))}.`,
   );
   process.exit(2);
 }
 
 const out = join(root, '.bench-out');
 mkdirSync(out, { recursive: true });
-const outfile = join(out, 'soak.mjs');
+const outfile = join(out, `soak-${process.pid}.mjs`);
+const cleanUp = () => rmSync(outfile, { force: true });
+process.on('exit', cleanUp);
+for (const signal of ['SIGINT', 'SIGTERM']) {
+  process.on(signal, () => {
+    cleanUp();
+    process.exit(130);
+  });
+}
 await build({
   entryPoints: [join(root, 'soak/soak.ts')],
   outfile,
@@ -48,17 +67,31 @@ await build({
   logLevel: 'warning',
 });
 
-let failed = 0;
+console.log(
+  `soak: node ${process.version}, ${inFlight} in flight, ${seconds} s per path, open-file limit ${limit}`,
+);
+const failed = [];
 for (const path of ['standalone', 'hijack']) {
-  const result = spawnSync(
-    process.execPath,
-    ['--expose-gc', outfile, path, String(seconds), String(inFlight)],
-    { stdio: 'inherit', cwd: root },
-  );
-  if (result.status !== 0) failed++;
+  const argv = ['--expose-gc', outfile, path, String(seconds), String(inFlight)];
+  // The soak's own watchdog ends a stalled run; this bound is for one that cannot even do that.
+  const result = spawnSync(process.execPath, argv, {
+    stdio: 'inherit',
+    cwd: root,
+    timeout: (seconds + 120) * 1000,
+    killSignal: 'SIGKILL',
+  });
+  if (result.status !== 0) {
+    const why = result.error
+      ? `${result.error.message}`
+      : result.signal
+        ? `killed by ${result.signal}`
+        : `exit ${result.status}`;
+    console.log(`soak: ${path} failed (${why})`);
+    failed.push(path);
+  }
 }
-if (failed > 0) {
-  console.log(`soak: ${failed} of 2 paths failed`);
+if (failed.length > 0) {
+  console.log(`soak: FAILED on ${failed.join(' and ')}`);
   process.exit(1);
 }
 console.log('soak: both paths passed');

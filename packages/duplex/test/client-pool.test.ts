@@ -332,4 +332,36 @@ describe('the client Agent', () => {
     await inTime(echoed, `the attach stream (got ${JSON.stringify(received)})`);
     socket.destroy();
   });
+
+  it('keeps one connection when each response body ends in a later read than its head', async () => {
+    const pool = agent();
+    const node = await countingHttpServer((_req, res) => {
+      res.write('first ');
+      setTimeout(() => res.end('last'), 10);
+    });
+    const origin = `http://127.0.0.1:${node.port}`;
+    for (let i = 0; i < 6; i++) {
+      const response = await inTime(
+        request(`${origin}/${i}`, { agent: pool }).response,
+        `response head ${i}`,
+      );
+      // Read as it flows ('data'), the way that ends the body inside the socket's own event.
+      let text = '';
+      await inTime(
+        new Promise<void>((resolve, reject) => {
+          response.body.on('data', (chunk: Uint8Array) => {
+            text += Buffer.from(chunk).toString();
+          });
+          response.body.on('end', resolve);
+          response.body.on('error', reject);
+        }),
+        `response body ${i}`,
+      );
+      expect(text).toBe('first last');
+      // The pool hears of a connection it should not have kept on the next turn, if at all.
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+    expect(node.connections()).toBe(1);
+    expect(pool.connections.get(origin)).toEqual({ busy: 0, idle: 1 });
+  });
 });

@@ -175,7 +175,9 @@ export class Agent {
       timer.unref();
       state = { idle: false, timer, gone };
       socket[kIdle] = state;
-      socket.on('data', gone);
+      // First in line: the read that completes an exchange hands the connection back to the
+      // pool from inside the wire's listener, and must not then be taken for a stray byte here.
+      socket.prependListener('data', gone);
       socket.on('end', gone);
       socket.on('close', gone);
       socket.on('error', gone);
