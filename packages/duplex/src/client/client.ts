@@ -4,6 +4,7 @@ import type { ConnectionOptions } from 'node:tls';
 import type { ChunkedDecoderOptions } from '@h1kit/chunked';
 import { type FieldInput, H1Error } from '@h1kit/headers';
 import { connectionClosed, DuplexErrorCode } from '../errors.js';
+import { ignore } from '../io/close.js';
 import { incomingResponseFraming, isInterim, isTunnel } from '../io/framing-plan.js';
 import { IncomingBody } from '../io/incoming.js';
 import { DEFAULT_HEAD_LIMITS, type ParsedHead } from '../io/llhttp.js';
@@ -301,6 +302,16 @@ export class ClientExchange extends EventEmitter implements ConnectionEvents {
       return;
     }
     const head = responseLineOf(parsed);
+    if (head.status === 101 && !this.planned.upgrade) {
+      // Nothing after it could be read as HTTP, nor handed over: the server broke the exchange.
+      this.finish(
+        new H1Error(
+          DuplexErrorCode.INVALID_HEAD,
+          'a 101 Switching Protocols to a request that asked for no upgrade (RFC 9110 section 15.2.2)',
+        ),
+      );
+      return;
+    }
     if (this.writing === 'expecting') this.refuseBody(head.status);
     let framing: ReturnType<typeof incomingResponseFraming>;
     try {
@@ -312,6 +323,16 @@ export class ClientExchange extends EventEmitter implements ConnectionEvents {
       );
     } catch (error) {
       this.finish(error as Error);
+      return;
+    }
+    if (framing.kind === 'chunked' && parsed.llhttpChunked === false) {
+      // One message read two ways (a proxy on llhttp would read it otherwise): refused.
+      this.finish(
+        new H1Error(
+          DuplexErrorCode.INVALID_HEAD,
+          'a Transfer-Encoding that llhttp does not read as chunked, though its trimmed value says chunked',
+        ),
+      );
       return;
     }
     this.keepAlive = parsed.keepAlive && !this.planned.closes && framing.kind !== 'close';
@@ -452,8 +473,15 @@ export class ClientExchange extends EventEmitter implements ConnectionEvents {
         return;
       }
       connection!.release();
-      if (this.agent) this.agent.release(this.key, socket, 'close');
-      else socket.end();
+      if (this.agent) {
+        this.agent.release(this.key, socket, 'close');
+      } else {
+        // Read on, dropping what comes (stray bytes included), so that the server's end is seen
+        // and the socket closes.
+        socket.on('data', ignore);
+        socket.resume();
+        socket.end();
+      }
       return;
     }
     this.answer.reject(error);

@@ -43,6 +43,8 @@ export interface PlannedRequest {
   framing: Framing;
   /** The request asked for the connection to close after it. */
   closes: boolean;
+  /** The request carries Upgrade: only then may the answer be 101 (RFC 9110 section 15.2.2). */
+  upgrade: boolean;
 }
 
 /**
@@ -79,6 +81,7 @@ export function planRequest(url: URL, input: HeadInput): PlannedRequest {
     head,
     framing: plan.framing,
     closes: fieldLists(planned, 'connection', 'close'),
+    upgrade: hasField(planned, 'upgrade'),
   };
 }
 

@@ -100,6 +100,12 @@ export interface ParsedHead {
   keepAlive: boolean;
   /** An Upgrade request or CONNECT. */
   upgrade: boolean;
+  /**
+   * Responses that name Transfer-Encoding only: whether llhttp itself would read the body as
+   * chunked. Node hands field values over trimmed, so `framing()` can read `chunked<TAB>` as
+   * chunked where llhttp reads another coding and a close-delimited body.
+   */
+  llhttpChunked?: boolean;
 }
 
 export interface HeadLimits {
@@ -207,7 +213,10 @@ export class HeadParser {
         );
       }
       this.headChunks.push(bytes.subarray(0, result));
-      if (this.type === this.requestType && namesFraming(head.rawFields)) this.verifyFraming();
+      if (namesFraming(head.rawFields)) {
+        if (this.type === this.requestType) this.verifyFraming();
+        else head.llhttpChunked = this.readsChunked();
+      }
       // The views of a finished head would keep the socket's read buffers (64 KiB each) alive
       // for as long as the connection idles: let them go now.
       this.headChunks = [];
@@ -252,6 +261,30 @@ export class HeadParser {
   }
 
   /** Frees llhttp's parsers; once only, whoever asks first (the owner, or the socket's close). */
+  /**
+   * Whether llhttp reads the response just parsed as chunked: the head is parsed again, whole,
+   * with the body left to llhttp, followed by a last-chunk; only a chunked reading completes.
+   */
+  private readsChunked(): boolean {
+    const { HTTPParser } = load().native;
+    let complete = false;
+    if (!this.checker) {
+      this.checker = new HTTPParser();
+      this.checker[HTTPParser.kOnHeaders] = () => {};
+      this.checker[HTTPParser.kOnBody] = () => {};
+    }
+    this.checker[HTTPParser.kOnHeadersComplete] = () => 0;
+    this.checker[HTTPParser.kOnMessageComplete] = () => {
+      complete = true;
+    };
+    this.checker.initialize(this.type, {}, 0, 0);
+    const head =
+      this.headChunks.length === 1 ? this.headChunks[0]! : Buffer.concat(this.headChunks);
+    const result = this.checker.execute(head);
+    if (typeof result === 'number') this.checker.execute(LAST_CHUNK);
+    return complete;
+  }
+
   close(): void {
     if (this.closed) return;
     this.closed = true;
@@ -285,6 +318,8 @@ export class HeadParser {
     );
   }
 }
+
+const LAST_CHUNK = Buffer.from('0\r\n\r\n', 'latin1');
 
 /** True when the fields name Transfer-Encoding or Content-Length. */
 function namesFraming(rawFields: readonly string[]): boolean {
