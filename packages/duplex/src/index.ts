@@ -1,8 +1,10 @@
 export { H1Error } from '@h1kit/headers';
 export type { AgentOptions } from './client/agent.js';
 export { Agent, defaultAgent } from './client/agent.js';
-export type { ClientResponse, RequestOptions } from './client/client.js';
-export { ClientExchange, request } from './client/client.js';
+export { ClientExchange } from './client/client.js';
+export type { RequestOptions } from './client/options.js';
+export { request } from './client/request.js';
+export type { ClientResponse } from './client/response.js';
 export { DuplexErrorCode } from './errors.js';
 export type { IncomingBody, IncomingBodyState } from './io/incoming.js';
 export type { FieldPairs, FieldRecord, RequestHead, ResponseHead } from './io/message.js';

@@ -1,77 +1,27 @@
 import { EventEmitter } from 'node:events';
 import type { Duplex } from 'node:stream';
-import type { ConnectionOptions } from 'node:tls';
-import type { ChunkedDecoderOptions } from '@h1kit/chunked';
-import { type FieldInput, H1Error } from '@h1kit/headers';
+import { H1Error } from '@h1kit/headers';
 import { connectionClosed, DuplexErrorCode } from '../errors.js';
 import { ignore } from '../io/close.js';
 import { incomingResponseFraming, isInterim, isTunnel } from '../io/framing-plan.js';
 import { IncomingBody } from '../io/incoming.js';
 import { DEFAULT_HEAD_LIMITS, type ParsedHead } from '../io/llhttp.js';
-import {
-  type FieldPairs,
-  type FieldRecord,
-  type ResponseHead,
-  recordOf,
-  responseHeadOf,
-  responseLineOf,
-} from '../io/message.js';
-import { checkChunkedOptions, checkNumbers } from '../io/options.js';
+import { type ResponseHead, responseHeadOf, responseLineOf } from '../io/message.js';
 import { OutgoingBody } from '../io/outgoing.js';
 import { settlement } from '../io/settled.js';
 import { type Agent, defaultAgent } from './agent.js';
-import { onceOpen, openSocket, originKey, type Stage, socketFailure } from './connect.js';
+import { followStages, openSocket, originKey, type Stage, socketFailure } from './connect.js';
 import { ClientConnection, type ConnectionEvents } from './connection.js';
+import {
+  checkRequestOptions,
+  continueTimeoutOf,
+  type RequestOptions,
+  type Timing,
+  timedOutError,
+  timeoutOf,
+} from './options.js';
 import { type PlannedRequest, planRequest } from './request-head.js';
-
-export interface RequestOptions {
-  /** Standard methods are sent upper-cased (`get` goes as GET), others exactly as given. */
-  method?: string;
-  headers?: FieldInput;
-  /**
-   * Whether the request has a body. Default: yes, except for GET, HEAD, OPTIONS, TRACE, DELETE
-   * and CONNECT, and for a request with an Upgrade field. A body is chunked unless the headers
-   * give a Content-Length.
-   */
-  body?: boolean;
-  /** The request-target; default: the URL's path and query, or its host:port for CONNECT. */
-  target?: string;
-  /** TLS options for https: URLs (ca, servername, rejectUnauthorized, ...). */
-  tls?: ConnectionOptions;
-  /** Aborts the exchange: pending work fails with `ERR_H1_ABORTED`, the reason as its cause. */
-  signal?: AbortSignal;
-  /**
-   * Where the connection comes from: an `Agent`'s pool (default `defaultAgent`), or `false` for
-   * a connection of its own that closes after the exchange.
-   */
-  agent?: Agent | false;
-  /** Time to establish a new connection, TLS included, in ms. Default 10 000; 0: none. */
-  connectTimeout?: number;
-  /** Time from the request's start to the response head, in ms. Default 300 000; 0: none. */
-  headTimeout?: number;
-  /** Time the response body may stay silent, in ms. Default 300 000; 0: none. */
-  bodyTimeout?: number;
-  /**
-   * Send the head alone with `Expect: 100-continue` and the body only after `100 Continue`, or
-   * after `timeout` ms without an answer (default 1 000, Go's ExpectContinueTimeout). A final
-   * status instead means the body is not sent: writing it fails with `ERR_H1_EXPECTATION_FAILED`.
-   */
-  expectContinue?: boolean | { timeout?: number };
-  /** Largest response head, in bytes. Default 16384. */
-  maxHeadBytes?: number;
-  /** Largest request head sent, in bytes: a bigger one throws HEADERS_TOO_LARGE. Default 16384. */
-  maxRequestHeadBytes?: number;
-  /** Most field lines in a response head. Default 128. */
-  maxFields?: number;
-  chunked?: ChunkedDecoderOptions;
-}
-
-export interface ClientResponse extends ResponseHead {
-  /** The decoded response body. */
-  body: IncomingBody;
-  /** Response trailer fields, once `body` has ended. */
-  readonly trailers: FieldPairs;
-}
+import { type ClientResponse, ReceivedResponse } from './response.js';
 
 /** The response: its head awaited, its body coming, all of it read, or the connection taken. */
 type Reading = 'head' | 'body' | 'done' | 'hijacked';
@@ -80,13 +30,6 @@ type Reading = 'head' | 'body' | 'done' | 'hijacked';
  * (`expecting`), its body open, done, or refused by a final status that came instead of 100.
  */
 type Writing = 'waiting' | 'expecting' | 'body' | 'done' | 'refused';
-/** Which of the exchange's timeouts runs. */
-type Timing = 'none' | 'connect' | 'head' | 'body';
-
-const DEFAULT_CONNECT_TIMEOUT = 10_000;
-const DEFAULT_HEAD_TIMEOUT = 300_000;
-const DEFAULT_BODY_TIMEOUT = 300_000;
-const DEFAULT_CONTINUE_TIMEOUT = 1_000;
 
 /**
  * A full-duplex HTTP/1.1 client exchange: the request head goes out as soon as a connection is
@@ -114,25 +57,16 @@ export class ClientExchange extends EventEmitter implements ConnectionEvents {
   private responseBody: IncomingBody | undefined;
   private forgetSignal: () => void = () => {};
   private timing: Timing = 'none';
-  /** `bytesRead` when the body timer was last armed: a body that moved since is not silent. */
-  private readAtArm = 0;
   private continueTimer: NodeJS.Timeout | undefined;
 
   constructor(url: URL, options: RequestOptions) {
     super();
-    checkNumbers(options, ['connectTimeout', 'headTimeout', 'bodyTimeout']);
-    checkNumbers(options, ['maxHeadBytes', 'maxRequestHeadBytes', 'maxFields'], 1);
-    if (typeof options.expectContinue === 'object')
-      checkNumbers(options.expectContinue, ['timeout']);
-    checkChunkedOptions(options.chunked);
+    checkRequestOptions(options);
     this.options = options;
-    const expect = options.expectContinue;
-    const planned = planRequest(url, {
-      ...options,
-      expectContinue: expect !== undefined && expect !== false,
-    });
+    const continueTimeout = continueTimeoutOf(options);
+    const planned = planRequest(url, options, continueTimeout !== undefined);
     this.planned = planned;
-    const expecting = planned.framing.kind !== 'none' && expect !== undefined && expect !== false;
+    const expecting = planned.framing.kind !== 'none' && continueTimeout !== undefined;
     this.agent = options.agent === false ? undefined : (options.agent ?? defaultAgent);
     this.key = originKey(url, options.tls);
     this.response = this.answer.promise;
@@ -234,13 +168,10 @@ export class ClientExchange extends EventEmitter implements ConnectionEvents {
     connection.begin(this);
     if (!reused && (socket as Duplex & { connecting?: boolean }).connecting) {
       this.stage = 'connecting';
-      onceOpen(
-        socket,
-        () => this.arm('head'),
-        (stage) => {
-          this.stage = stage;
-        },
-      );
+      followStages(socket, (stage) => {
+        this.stage = stage;
+        if (stage === 'open') this.arm('head');
+      });
       this.arm('connect');
     } else {
       this.arm('head');
@@ -248,11 +179,7 @@ export class ClientExchange extends EventEmitter implements ConnectionEvents {
     if (expecting) {
       this.writing = 'expecting';
       socket.write(this.planned.head);
-      const timeout =
-        (typeof this.options.expectContinue === 'object'
-          ? this.options.expectContinue.timeout
-          : undefined) ?? DEFAULT_CONTINUE_TIMEOUT;
-      this.continueTimer = setTimeout(() => this.sendBody(), timeout);
+      this.continueTimer = setTimeout(() => this.sendBody(), continueTimeoutOf(this.options));
     } else {
       this.writing = 'body';
       this.body.attach(socket);
@@ -372,17 +299,7 @@ export class ClientExchange extends EventEmitter implements ConnectionEvents {
       `the server answered ${status} to Expect: 100-continue, so the request body was not sent`,
     );
     this.planned.closes = true;
-    const fail = (callback: unknown): boolean => {
-      if (typeof callback === 'function') process.nextTick(callback as (e: Error) => void, refusal);
-      return false;
-    };
-    this.body.write = (_chunk: unknown, encoding?: unknown, callback?: unknown) =>
-      fail(typeof encoding === 'function' ? encoding : callback);
-    this.body.end = ((...args: unknown[]) => {
-      fail(args.find((a) => typeof a === 'function'));
-      return this.body;
-    }) as OutgoingBody['end'];
-    this.body.destroy(refusal);
+    this.body.refuse(refusal);
   }
 
   /** Both bodies complete: the connection has carried its exchange. */
@@ -393,21 +310,15 @@ export class ClientExchange extends EventEmitter implements ConnectionEvents {
   }
 
   /** Runs the timeout of the exchange's current stage (connect, response head, body silence). */
-  private arm(timing: Timing): void {
-    const options = this.options;
-    const ms =
-      timing === 'connect'
-        ? (options.connectTimeout ?? DEFAULT_CONNECT_TIMEOUT)
-        : timing === 'head'
-          ? (options.headTimeout ?? DEFAULT_HEAD_TIMEOUT)
-          : (options.bodyTimeout ?? DEFAULT_BODY_TIMEOUT);
+  private arm(timing: Exclude<Timing, 'none'>): void {
+    const ms = timeoutOf(timing, this.options);
     this.timing = timing;
     if (ms <= 0 || this.over) {
       this.stopTimer();
       return;
     }
-    this.readAtArm = this.bytesRead();
-    this.connection?.arm(ms);
+    // The body's timeout is for silence: every byte read starts it anew.
+    this.connection?.arm(ms, timing === 'body');
   }
 
   private stopTimer(): void {
@@ -415,41 +326,11 @@ export class ClientExchange extends EventEmitter implements ConnectionEvents {
     this.timing = 'none';
   }
 
-  private bytesRead(): number {
-    const socket = this.connection?.socket as (Duplex & { bytesRead?: number }) | undefined;
-    return socket?.bytesRead ?? 0;
-  }
-
   /** @internal The connection's timer fired for this exchange. */
   timedOut(): void {
     const timing = this.timing;
-    if (timing === 'body' && this.bytesRead() !== this.readAtArm) {
-      this.arm('body');
-      return;
-    }
-    const options = this.options;
-    if (timing === 'connect') {
-      this.finish(
-        new H1Error(
-          DuplexErrorCode.CONNECT_TIMEOUT,
-          `no connection within connectTimeout (${options.connectTimeout ?? DEFAULT_CONNECT_TIMEOUT} ms)`,
-        ),
-      );
-    } else if (timing === 'head') {
-      this.finish(
-        new H1Error(
-          DuplexErrorCode.HEAD_TIMEOUT,
-          `no response head within headTimeout (${options.headTimeout ?? DEFAULT_HEAD_TIMEOUT} ms)`,
-        ),
-      );
-    } else if (timing === 'body') {
-      this.finish(
-        new H1Error(
-          DuplexErrorCode.BODY_TIMEOUT,
-          `the response body was silent for bodyTimeout (${options.bodyTimeout ?? DEFAULT_BODY_TIMEOUT} ms)`,
-        ),
-      );
-    }
+    if (timing === 'none') return;
+    this.finish(timedOutError(timing, this.options));
   }
 
   /**
@@ -494,72 +375,4 @@ export class ClientExchange extends EventEmitter implements ConnectionEvents {
       this.agent?.release(this.key, connection.socket, 'close');
     }
   }
-}
-
-/** The response as `response` resolves it: `headers` and `trailers` are read when first asked for. */
-class ReceivedResponse implements ClientResponse {
-  readonly status: number;
-  readonly reason: string;
-  readonly version: ResponseHead['version'];
-  readonly fields: FieldPairs;
-  private record: FieldRecord | undefined;
-
-  constructor(
-    head: Omit<ResponseHead, 'headers'>,
-    private readonly rawFields: readonly string[],
-    readonly body: IncomingBody,
-  ) {
-    this.status = head.status;
-    this.reason = head.reason;
-    this.version = head.version;
-    this.fields = head.fields;
-  }
-
-  get headers(): FieldRecord {
-    this.record ??= recordOf(this.rawFields);
-    return this.record;
-  }
-
-  get trailers(): FieldPairs {
-    return this.body.trailers;
-  }
-
-  // Getters live on the prototype, where JSON and util.inspect do not look: show them whole.
-  toJSON(): object {
-    const { status, reason, version, fields, headers } = this;
-    return { status, reason, version, fields, headers };
-  }
-
-  [Symbol.for('nodejs.util.inspect.custom')](
-    depth: number,
-    options: object,
-    inspect: (value: unknown, options: object) => string,
-  ): string {
-    return `ClientResponse ${inspect(this.toJSON(), { ...options, depth })}`;
-  }
-}
-
-/** Starts a full-duplex request; see `ClientExchange`. */
-export function request(url: string | URL, options: RequestOptions = {}): ClientExchange {
-  const target = typeof url === 'string' ? parsedUrl(url) : url;
-  if (target.protocol !== 'http:' && target.protocol !== 'https:') {
-    throw new H1Error(
-      DuplexErrorCode.INVALID_URL,
-      `only http: and https: URLs, got ${target.protocol}`,
-    );
-  }
-  return new ClientExchange(target, options);
-}
-
-// Callers tend to ask for the same URL again and again; the parse is kept for the last one (the
-// URL object never leaves this module, so nobody can change it under us).
-let lastUrlText: string | undefined;
-let lastUrl: URL | undefined;
-
-function parsedUrl(text: string): URL {
-  if (text !== lastUrlText) {
-    lastUrl = new URL(text);
-    lastUrlText = text;
-  }
-  return lastUrl!;
 }

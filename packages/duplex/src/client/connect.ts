@@ -47,20 +47,13 @@ export function originKey(url: URL, tls: ConnectionOptions | undefined): string 
 /** How far a connection got: what a socket error means depends on it. */
 export type Stage = 'connecting' | 'handshaking' | 'open';
 
-/** Follows a new connection's stages: `open` is called once it can carry HTTP. */
-export function onceOpen(socket: Duplex, open: () => void, stage: (now: Stage) => void): void {
-  const isTls = (socket as Duplex & { encrypted?: boolean }).encrypted === true;
-  if (isTls) {
-    socket.once('connect', () => stage('handshaking'));
-    socket.once('secureConnect', () => {
-      stage('open');
-      open();
-    });
+/** Tells `reached` each stage a new connection reaches: the handshake (TLS only), then open. */
+export function followStages(socket: Duplex, reached: (stage: Stage) => void): void {
+  if ((socket as Duplex & { encrypted?: boolean }).encrypted === true) {
+    socket.once('connect', () => reached('handshaking'));
+    socket.once('secureConnect', () => reached('open'));
   } else {
-    socket.once('connect', () => {
-      stage('open');
-      open();
-    });
+    socket.once('connect', () => reached('open'));
   }
 }
 

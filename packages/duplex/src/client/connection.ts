@@ -28,6 +28,8 @@ export class ClientConnection {
   private timer: NodeJS.Timeout | undefined;
   private timerMs = 0;
   private armed = false;
+  /** Armed for silence: the socket's `bytesRead` then; a read since re-arms instead of firing. */
+  private readAtArm = -1;
 
   /** The connection of `socket`, made on its first exchange with `limits`. */
   static of(socket: Duplex, limits: HeadLimits): ClientConnection {
@@ -63,9 +65,13 @@ export class ClientConnection {
     });
   }
 
-  /** Tells the current exchange `timedOut()` in `ms`, unless re-armed or disarmed first. */
-  arm(ms: number): void {
+  /**
+   * Tells the current exchange `timedOut()` in `ms`, unless re-armed or disarmed first; with
+   * `silence`, only once `ms` pass without a byte read.
+   */
+  arm(ms: number, silence = false): void {
     this.armed = true;
+    this.readAtArm = silence ? this.bytesRead() : -1;
     if (this.timer !== undefined && this.timerMs === ms) {
       this.timer.refresh();
       return;
@@ -82,8 +88,16 @@ export class ClientConnection {
     this.armed = false;
   }
 
+  private bytesRead(): number {
+    return (this.socket as Duplex & { bytesRead?: number }).bytesRead ?? 0;
+  }
+
   private readonly fire = (): void => {
     if (!this.armed) return;
+    if (this.readAtArm !== -1 && this.bytesRead() !== this.readAtArm) {
+      this.arm(this.timerMs, true);
+      return;
+    }
     this.armed = false;
     this.current?.timedOut();
   };

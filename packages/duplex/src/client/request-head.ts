@@ -33,8 +33,6 @@ export interface HeadInput {
   body?: boolean;
   target?: string;
   maxRequestHeadBytes?: number;
-  /** Add `Expect: 100-continue` unless the fields carry an Expect already. */
-  expectContinue: boolean;
 }
 
 export interface PlannedRequest {
@@ -51,7 +49,7 @@ export interface PlannedRequest {
  * Plans a request to `url`: Throws `H1Error` on a field, method or target the serializer refuses,
  * on credentials in the URL that do not decode, and on a head over `maxRequestHeadBytes`.
  */
-export function planRequest(url: URL, input: HeadInput): PlannedRequest {
+export function planRequest(url: URL, input: HeadInput, expectContinue: boolean): PlannedRequest {
   const given = input.method ?? 'GET';
   const upper = given.toUpperCase();
   const method = STANDARD_METHODS.has(upper) ? upper : given;
@@ -65,7 +63,8 @@ export function planRequest(url: URL, input: HeadInput): PlannedRequest {
   const bodyByDefault = !BODYLESS.has(method) && !hasField(fields, 'upgrade');
   const plan = clientRequestPlan(method, fields, input.body ?? bodyByDefault);
   let planned: FieldPairs = plan.fields;
-  if (input.expectContinue && plan.framing.kind !== 'none' && !hasField(planned, 'expect')) {
+  // Expect: 100-continue unless the fields carry an Expect already.
+  if (expectContinue && plan.framing.kind !== 'none' && !hasField(planned, 'expect')) {
     planned = [...planned, ['Expect', '100-continue']];
   }
   // CONNECT names its tunnel's end in authority form (RFC 9112 section 3.2.3).

@@ -134,7 +134,7 @@ export class HeadParser {
   private readonly limits: HeadLimits;
   private pendingFields: string[] = [];
   /** The bytes of the head in progress, kept (as views) only until it completes. */
-  private headChunks: Uint8Array[] = [];
+  private readonly headChunks: Uint8Array[] = [];
   private checker: NativeParser | undefined;
   private readonly requestType: number;
   private pendingUrl = '';
@@ -184,7 +184,7 @@ export class HeadParser {
   }
 
   reset(): void {
-    this.headChunks = [];
+    this.headChunks.length = 0;
     this.parser.initialize(this.type, {}, this.limits.maxHeadBytes, 0);
     // Node's parser drops fields beyond maxHeaderPairs silently; let one more through so that
     // an excess is seen and refused instead.
@@ -213,13 +213,16 @@ export class HeadParser {
         );
       }
       this.headChunks.push(bytes.subarray(0, result));
-      if (namesFraming(head.rawFields)) {
-        if (this.type === this.requestType) this.verifyFraming();
-        else head.llhttpChunked = this.readsChunked();
+      if (this.type === this.requestType) {
+        if (namesFraming(head.rawFields)) this.verifyFraming();
+      } else if (namesTransferEncoding(head.rawFields)) {
+        // Only a Transfer-Encoding can be read two ways here: a response with a Content-Length
+        // alone costs no second parse.
+        head.llhttpChunked = this.readsChunked();
       }
       // The views of a finished head would keep the socket's read buffers (64 KiB each) alive
       // for as long as the connection idles: let them go now.
-      this.headChunks = [];
+      this.headChunks.length = 0;
       return result;
     }
     this.seen += bytes.length;
@@ -288,7 +291,7 @@ export class HeadParser {
   close(): void {
     if (this.closed) return;
     this.closed = true;
-    this.headChunks = [];
+    this.headChunks.length = 0;
     this.parser.close();
     this.checker?.close();
   }
@@ -320,6 +323,15 @@ export class HeadParser {
 }
 
 const LAST_CHUNK = Buffer.from('0\r\n\r\n', 'latin1');
+
+/** True when the fields name Transfer-Encoding. */
+function namesTransferEncoding(rawFields: readonly string[]): boolean {
+  for (let i = 0; i < rawFields.length; i += 2) {
+    const name = rawFields[i]!;
+    if (name.length === 17 && name.toLowerCase() === 'transfer-encoding') return true;
+  }
+  return false;
+}
 
 /** True when the fields name Transfer-Encoding or Content-Length. */
 function namesFraming(rawFields: readonly string[]): boolean {

@@ -92,6 +92,24 @@ export function requestHeadOf(
   return new ReceivedRequestHead(method, target, version, rawFields);
 }
 
+/** util.inspect's hook, and the inspect it hands the hook. */
+export const inspectCustom = Symbol.for('nodejs.util.inspect.custom');
+export type Inspect = (value: unknown, options: object) => string;
+
+/**
+ * A head with lazy getters as util.inspect should show it: whole, as its toJSON gives it, since
+ * inspect does not read getters on the prototype.
+ */
+export function shownWhole(
+  label: string,
+  whole: object,
+  depth: number,
+  options: object,
+  inspect: Inspect,
+): string {
+  return `${label} ${inspect(whole, { ...options, depth })}`;
+}
+
 class ReceivedRequestHead implements RequestHead {
   private pairs: FieldPairs | undefined;
   private record: FieldRecord | undefined;
@@ -120,12 +138,8 @@ class ReceivedRequestHead implements RequestHead {
     return { method, target, version, fields, headers, rawFields };
   }
 
-  [Symbol.for('nodejs.util.inspect.custom')](
-    depth: number,
-    options: object,
-    inspect: (value: unknown, options: object) => string,
-  ): string {
-    return `RequestHead ${inspect(this.toJSON(), { ...options, depth })}`;
+  [inspectCustom](depth: number, options: object, inspect: Inspect): string {
+    return shownWhole('RequestHead', this.toJSON(), depth, options, inspect);
   }
 }
 

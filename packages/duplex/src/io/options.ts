@@ -22,7 +22,13 @@ export function checkNumbers(options: object, names: readonly string[], min = 0)
   }
 }
 
+/** Options objects already found usable: one given to every exchange is checked once. */
+const usable = new WeakSet<ChunkedDecoderOptions>();
+
 /** Throws the chunked decoder's own `ERR_H1_INVALID_CHUNKED_OPTION` for options it refuses. */
 export function checkChunkedOptions(options: ChunkedDecoderOptions | undefined): void {
-  if (options !== undefined) new ChunkedDecoder(options);
+  if (options === undefined || usable.has(options)) return;
+  // The decoder's constructor is the one judge of its options.
+  new ChunkedDecoder(options);
+  usable.add(options);
 }

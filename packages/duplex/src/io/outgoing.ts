@@ -82,6 +82,25 @@ export class OutgoingBody extends Writable {
     else this.flush();
   }
 
+  /**
+   * Gives the body up unsent: it is destroyed with `error`, and every later `write()` or `end()`
+   * calls back with `error` too, rather than with Node's "write after destroy". The writes are
+   * replaced on this body alone, so that no other body pays a check on each write.
+   */
+  refuse(error: Error): void {
+    const fail = (callback: unknown): boolean => {
+      if (typeof callback === 'function') process.nextTick(callback as Callback, error);
+      return false;
+    };
+    this.write = (_chunk: unknown, encoding?: unknown, callback?: unknown) =>
+      fail(typeof encoding === 'function' ? encoding : callback);
+    (this as { end: unknown }).end = (...args: unknown[]) => {
+      fail(args.find((arg) => typeof arg === 'function'));
+      return this;
+    };
+    this.destroy(error);
+  }
+
   /** Sets the trailer section sent after the last chunk. Chunked bodies only, before `end()`. */
   setTrailers(fields: FieldInput): void {
     if (this.framing.kind !== 'chunked' || this.writableEnded) {

@@ -38,6 +38,9 @@ export interface HijackedExchangeOptions {
   writeTimeout?: number;
 }
 
+const TIMES = ['readTimeout', 'writeTimeout'] as const;
+const LIMITS = ['maxResponseHeadBytes'] as const;
+
 /** How the connection was taken: Go's way, or as an exchange; the first one taken owns it. */
 type Use =
   | { kind: 'none' }
@@ -112,8 +115,8 @@ export class HijackedRequest {
     if (this.use.kind === 'exchange') return this.use.exchange;
     this.refuseIfTaken('exchange');
     // Refused before anything takes the connection, so that a corrected call can still take it.
-    checkNumbers(options, ['readTimeout', 'writeTimeout']);
-    checkNumbers(options, ['maxResponseHeadBytes'], 1);
+    checkNumbers(options, TIMES);
+    checkNumbers(options, LIMITS, 1);
     checkChunkedOptions(options.chunked);
     const wire = new Wire(this.connection, this.head);
     const exchange = new DuplexExchange({

@@ -1,0 +1,30 @@
+// The client's way in: the URL checked (and its parse kept for the next call), the exchange made.
+import { H1Error } from '@h1kit/headers';
+import { DuplexErrorCode } from '../errors.js';
+import { ClientExchange } from './client.js';
+import type { RequestOptions } from './options.js';
+
+/** Starts a full-duplex request; see `ClientExchange`. */
+export function request(url: string | URL, options: RequestOptions = {}): ClientExchange {
+  const target = typeof url === 'string' ? parsedUrl(url) : url;
+  if (target.protocol !== 'http:' && target.protocol !== 'https:') {
+    throw new H1Error(
+      DuplexErrorCode.INVALID_URL,
+      `only http: and https: URLs, got ${target.protocol}`,
+    );
+  }
+  return new ClientExchange(target, options);
+}
+
+// Callers tend to ask for the same URL again and again; the parse is kept for the last one (the
+// URL object never leaves this module, so nobody can change it under us).
+let lastUrlText: string | undefined;
+let lastUrl: URL | undefined;
+
+function parsedUrl(text: string): URL {
+  if (text !== lastUrlText) {
+    lastUrl = new URL(text);
+    lastUrlText = text;
+  }
+  return lastUrl!;
+}
