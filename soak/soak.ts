@@ -1,70 +1,56 @@
 // The soak: 1,000 full-duplex exchanges kept in flight for a time budget against one server path
 // (the standalone server, or enableHijack on node:http), each echoing checksummed data that the
-// client verifies byte for byte; then the process's handles and memory are checked to be back
-// where they started. Run by scripts/soak.mjs, which bundles this file; one path per process, so
-// that one path's garbage does not weigh on the other's figures. Client and server share the
-// process, so the handle and memory checks cover both. For a hunt: the path `node` (node:http's
-// own echo, the h1kit client alone under test) and H1_SOAK_SNAPSHOT=file (a heap snapshot once
-// the run is over) are there when run by hand.
+// client verifies byte for byte; then each process's handles and memory are checked to be back
+// where they started. This process is the client (h1kit's request() on a keep-alive Agent); the
+// server runs in a process of its own (soak/server.ts says why), forked from here. Run by
+// scripts/soak.mjs, which bundles both files; one path per run, so that one path's garbage does
+// not weigh on the other's figures. For a hunt: the path `node` (node:http's own echo, the h1kit
+// client alone under test) and H1_SOAK_SNAPSHOT=file (a heap snapshot of this process once the
+// run is over) are there when run by hand.
 //
-// Usage: node --expose-gc soak.mjs <standalone|hijack|node> <seconds> <in-flight>
+// Usage: node --expose-gc soak.mjs <standalone|hijack|node> <seconds> <in-flight> <server.mjs>
+import { fork } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
-import { createServer as createHttpServer, type Server } from 'node:http';
-import type { Socket } from 'node:net';
 import type { Writable } from 'node:stream';
+import { Agent, request } from '@h1kit/duplex';
 import {
-  Agent,
-  createServer,
-  type DuplexExchange,
-  enableHijack,
-  type H1Server,
-  request,
-} from '@h1kit/duplex';
+  handles,
+  mib,
+  requireGc,
+  type SideReport,
+  settledHandles,
+  settledMemory,
+  sideFailures,
+  sideRows,
+  warmMark,
+  within,
+} from './measure.js';
+import type { FromServer, Path, ServerReport, ToServer } from './server.js';
 
-type Path = 'standalone' | 'hijack' | 'node';
 const path = process.argv[2] as Path;
 const seconds = Number(process.argv[3] ?? 30);
 const inFlight = Number(process.argv[4] ?? 1000);
-if (!['standalone', 'hijack', 'node'].includes(path) || !(seconds > 0) || !(inFlight > 0)) {
-  console.error('usage: node --expose-gc soak.mjs <standalone|hijack|node> <seconds> <in-flight>');
+const serverScript = process.argv[5] ?? '';
+if (
+  !['standalone', 'hijack', 'node'].includes(path) ||
+  !(seconds > 0) ||
+  !(inFlight > 0) ||
+  serverScript === ''
+) {
+  console.error(
+    'usage: node --expose-gc soak.mjs <standalone|hijack|node> <seconds> <in-flight> <server.mjs>',
+  );
   process.exit(2);
 }
-const gc = (globalThis as { gc?: (options?: object) => void }).gc;
-if (typeof gc !== 'function') {
-  console.error('soak: run node with --expose-gc (scripts/soak.mjs does)');
-  process.exit(2);
-}
+requireGc();
 
 const KiB = 1024;
-const MiB = 1 << 20;
-/**
- * RSS before the load is printed, not bounded: having carried 1,000 exchanges at all leaves RSS
- * 70 to 130 MiB higher after every GC (more at higher rates), since V8 keeps its heap at the size
- * the load grew it to and the allocator keeps its arenas. A leak is growth with time under the
- * same load, which the warm-up mark below measures.
- */
-/**
- * Memory is measured at the end of a warm-up (a fifth of the budget, under full load): the
- * heap and the allocator have grown to the load by then. After the run RSS may be at most
- * WARM_RSS_BOUND above that mark, and the live heap and the buffers outside it LIVE_BOUND.
- */
-const WARM_RSS_BOUND = 64 * MiB;
-const LIVE_BOUND = 16 * MiB;
 /** An exchange silent this long (no response head, or no response byte) fails as stalled. */
 const STALL_MS = 20_000;
-/** Time for sockets and their timers to go once everything is closed. */
-const SETTLE_MS = 5_000;
-/** Time the agent, then the server, may take to close once the load is over. */
+/** Time the agent may take to close once the load is over. */
 const CLOSE_MS = 15_000;
-
-/** The handler under load: responds at once, then echoes each piece of the body as it arrives. */
-async function echo(exchange: DuplexExchange): Promise<void> {
-  const out = exchange.respond(200, { 'Content-Type': 'application/octet-stream' });
-  for await (const chunk of exchange.body) {
-    if (!out.write(chunk)) await drained(out);
-  }
-  out.end();
-}
+/** Time the server process may take to report once told to close (its own close is bounded). */
+const REPORT_MS = 30_000;
 
 /** Resolves on 'drain'; rejects if the stream fails or closes first. */
 function drained(stream: Writable): Promise<void> {
@@ -82,108 +68,6 @@ function drained(stream: Writable): Promise<void> {
     stream.on('error', done);
     stream.on('close', onClose);
   });
-}
-
-/** Resource counts by type, as process.getActiveResourcesInfo() lists them. */
-function resources(): Map<string, number> {
-  const counts = new Map<string, number>();
-  for (const type of process.getActiveResourcesInfo()) {
-    counts.set(type, (counts.get(type) ?? 0) + 1);
-  }
-  return counts;
-}
-
-const show = (counts: Map<string, number>): string =>
-  [...counts]
-    .sort()
-    .map(([type, n]) => `${type} ${n}`)
-    .join(', ') || 'none';
-
-function sameCounts(a: Map<string, number>, b: Map<string, number>): boolean {
-  if (a.size !== b.size) return false;
-  for (const [type, n] of a) if (b.get(type) !== n) return false;
-  return true;
-}
-
-interface Running {
-  port: number;
-  /** Connections the server accepted so far. */
-  accepted: () => number;
-  /** Connections open on the server side now. */
-  open: () => number;
-  close: () => Promise<void>;
-}
-
-/** What the servers reported (a handler that failed, a request refused), counted as errors. */
-const serverErrors = { count: 0, first: [] as string[] };
-const serverError =
-  (where: string) =>
-  (error: Error): void => {
-    serverErrors.count++;
-    if (serverErrors.first.length < 5) {
-      serverErrors.first.push(`${where}: ${error.stack ?? error}`);
-    }
-  };
-
-async function startServer(): Promise<Running> {
-  let accepted = 0;
-  const live = new Set<Socket>();
-  const count = (socket: Socket): void => {
-    accepted++;
-    live.add(socket);
-    socket.once('close', () => live.delete(socket));
-  };
-  const common = { accepted: () => accepted, open: () => live.size };
-  const listen = { port: 0, host: '127.0.0.1', backlog: 2048 };
-  if (path === 'standalone') {
-    const server: H1Server = createServer(echo, {
-      onError: serverError('server handler'),
-      onClientError: serverError('server refused a request'),
-    });
-    server.on('connection', count);
-    const address = await server.listen(listen);
-    return { ...common, port: (address as { port: number }).port, close: () => server.close() };
-  }
-  if (path === 'node') {
-    // A diagnostic path: node:http's own echo, so that the client alone is under test.
-    const server = createHttpServer((req, res) => req.pipe(res));
-    server.on('connection', count);
-    server.on('clientError', (error, socket) => {
-      serverError('node:http clientError')(error);
-      socket.destroy();
-    });
-    await new Promise<void>((resolve) => server.listen(listen, resolve));
-    return {
-      ...common,
-      port: (server.address() as { port: number }).port,
-      close: async () => {
-        server.closeAllConnections();
-        await new Promise((resolve) => server.close(resolve));
-      },
-    };
-  }
-  // Every request is hijacked; a connection goes back to node:http after each exchange and is
-  // hijacked again by its next request, so both halves of the hand-over are under load.
-  const server: Server = createHttpServer((_req, res) => res.end('not hijacked\n'));
-  server.on('connection', count);
-  server.on('clientError', (error, socket) => {
-    serverError('node:http clientError')(error);
-    socket.destroy();
-  });
-  const control = enableHijack(
-    server,
-    () => true,
-    (hijacked) => echo(hijacked.exchange()),
-    { onError: serverError('hijack handler') },
-  );
-  await new Promise<void>((resolve) => server.listen(listen, resolve));
-  return {
-    ...common,
-    port: (server.address() as { port: number }).port,
-    close: async () => {
-      await Promise.all([control.close(), new Promise((resolve) => server.close(resolve))]);
-    },
-  };
 }
 
 interface Tally {
@@ -310,39 +194,54 @@ async function load(url: string, agent: Agent, tally: Tally, until: number): Pro
   );
 }
 
-/** `promise`, or a rejection naming `what` once `ms` have passed; the timer goes either way. */
-async function within<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const late = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`${what} took more than ${ms} ms`)), ms);
-  });
-  try {
-    return await Promise.race([promise, late]);
-  } finally {
-    clearTimeout(timer);
-  }
+/** The server process, forked: its port once it listens, and a way to talk to it. */
+interface ServerProcess {
+  port: number;
+  tell(message: ToServer): void;
+  /** Tells it to close and resolves with its report. */
+  close(): Promise<ServerReport>;
 }
 
-const mib = (bytes: number): string => `${(bytes / MiB).toFixed(1)} MiB`;
-
-/**
- * Collects until the buffers outside the heap stop falling (their stores go a GC late), then
- * once more in V8's "last resort" flavour, which also compacts and hands free pages back (as
- * under memory pressure): a plain gc() leaves the heap at the size the load grew it to.
- */
-async function settledMemory(): Promise<NodeJS.MemoryUsage> {
-  let end = process.memoryUsage();
-  for (let i = 0; i < 10; i++) {
-    gc!();
-    await new Promise((resolve) => setTimeout(resolve, 20));
-    const now = process.memoryUsage();
-    const settled = i > 0 && now.arrayBuffers >= end.arrayBuffers;
-    end = now;
-    if (settled) break;
-  }
-  gc!({ type: 'major', execution: 'sync', flavor: 'last-resort' });
-  await new Promise((resolve) => setTimeout(resolve, 20));
-  return process.memoryUsage();
+async function forkServer(): Promise<ServerProcess> {
+  const child = fork(serverScript, [path], {
+    execArgv: ['--expose-gc'],
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+  });
+  const exited = new Promise<never>((_, reject) => {
+    child.once('exit', (code, signal) =>
+      reject(
+        new Error(`the server process exited (${signal ?? `exit ${code}`}) before it reported`),
+      ),
+    );
+  });
+  exited.catch(() => {});
+  const next = <T extends FromServer['type']>(type: T): Promise<Extract<FromServer, { type: T }>> =>
+    Promise.race([
+      new Promise<Extract<FromServer, { type: T }>>((resolve) => {
+        const on = (message: FromServer): void => {
+          if (message.type !== type) return;
+          child.off('message', on);
+          resolve(message as Extract<FromServer, { type: T }>);
+        };
+        child.on('message', on);
+      }),
+      exited,
+    ]);
+  const { port } = await within(next('listening'), REPORT_MS, 'the server process starting');
+  return {
+    port,
+    tell: (message) => child.send(message),
+    close: async () => {
+      child.send({ type: 'close' } satisfies ToServer);
+      try {
+        const { report } = await within(next('closed'), REPORT_MS, 'the server process reporting');
+        return report;
+      } catch (error) {
+        child.kill('SIGKILL');
+        throw error;
+      }
+    },
+  };
 }
 
 async function main(): Promise<void> {
@@ -358,9 +257,9 @@ async function main(): Promise<void> {
   // ... and the write's own request is gone a turn later.
   await new Promise((resolve) => setImmediate(resolve));
   const before = await settledMemory();
-  const handlesBefore = resources();
+  const handlesBefore = handles();
 
-  const server = await startServer();
+  const server = await forkServer();
   const url = `http://127.0.0.1:${server.port}/echo`;
   // One pooled connection per exchange in flight, each reused by the exchanges that follow.
   const agent = new Agent({ maxConnectionsPerOrigin: inFlight });
@@ -373,12 +272,10 @@ async function main(): Promise<void> {
     byCode: new Map(),
     errors: [],
   };
-  let peakRss = before.rss;
-  let peakOpen = 0;
+  let rssPeak = before.rss;
   let fewest = Number.POSITIVE_INFINITY;
   const sample = (): void => {
-    peakRss = Math.max(peakRss, process.memoryUsage().rss);
-    peakOpen = Math.max(peakOpen, server.open());
+    rssPeak = Math.max(rssPeak, process.memoryUsage().rss);
     if (performance.now() < deadline) {
       fewest = Math.min(fewest, tally.started - tally.exchanges - tally.errorCount);
     }
@@ -386,12 +283,11 @@ async function main(): Promise<void> {
   const started = performance.now();
   const deadline = started + seconds * 1000;
   const sampler = setInterval(sample, 250);
-  // The warm-up mark is taken under load, without letting the exchanges in flight run down.
   let warm: NodeJS.MemoryUsage | undefined;
   const warmup = setTimeout(
     () => {
-      gc!();
-      warm = process.memoryUsage();
+      warm = warmMark();
+      server.tell({ type: 'warm' });
     },
     (seconds * 1000) / 5,
   );
@@ -415,53 +311,50 @@ async function main(): Promise<void> {
   clearTimeout(warmup);
   clearInterval(sampler);
   sample();
-  const accepted = server.accepted();
-  warm ??= process.memoryUsage();
   // A teardown that hangs is a failure of its own, named, rather than a soak that never ends.
   const failures: string[] = [];
   try {
     await within(agent.close(), CLOSE_MS, 'the agent closing its connections');
-    await within(server.close(), CLOSE_MS, 'the server closing');
   } catch (error) {
     failures.push((error as Error).message);
   }
-  // Sockets and their timers go on the next turns of the event loop: wait for the counts to come
-  // back, up to a bound, rather than read them too early.
-  let handlesAfter = resources();
-  for (let waited = 0; !sameCounts(handlesBefore, handlesAfter) && waited < SETTLE_MS; ) {
-    await new Promise((resolve) => setTimeout(resolve, 50));
-    waited += 50;
-    handlesAfter = resources();
+  let served: ServerReport | undefined;
+  try {
+    served = await server.close();
+  } catch (error) {
+    failures.push((error as Error).message);
   }
+  const handlesAfter = await settledHandles(handlesBefore);
   const end = await settledMemory();
   if (process.env.H1_SOAK_SNAPSHOT)
     (await import('node:v8')).writeHeapSnapshot(process.env.H1_SOAK_SNAPSHOT);
+  const client: SideReport = {
+    handlesBefore,
+    handlesAfter,
+    rssBefore: before.rss,
+    rssPeak,
+    warm: warm ?? end,
+    end,
+  };
 
   if (tally.errorCount > 0) {
     const codes = [...tally.byCode].map(([code, n]) => `${code} ${n}`).join(', ');
     failures.push(`${tally.errorCount} exchanges failed (${codes})`);
   }
-  if (serverErrors.count > 0) failures.push(`the servers reported ${serverErrors.count} errors`);
   if (tally.exchanges === 0) failures.push('no exchange completed');
-  if (!sameCounts(handlesBefore, handlesAfter)) {
-    failures.push(`handles not back where they started after ${SETTLE_MS} ms`);
-  }
-  if (end.rss > warm.rss + WARM_RSS_BOUND)
-    failures.push(`RSS after is over warm-up + ${mib(WARM_RSS_BOUND)}`);
-  if (end.heapUsed > warm.heapUsed + LIVE_BOUND) {
-    failures.push(`the live heap after is over warm-up + ${mib(LIVE_BOUND)}`);
-  }
-  if (end.arrayBuffers > warm.arrayBuffers + LIVE_BOUND) {
-    failures.push(`buffers outside the heap after are over warm-up + ${mib(LIVE_BOUND)}`);
-  }
-
-  // A pool that works opens about one connection per exchange in flight (plus one per connection
-  // the server or the idle timeout closed); many more means connections are thrown away after
-  // their exchange, as they were before the agent's idle watch went first in line.
-  if (accepted > inFlight * 1.1 + 10) {
-    failures.push(
-      `${accepted} connections for ${tally.started} exchanges with ${inFlight} in flight: the pool threw connections away`,
-    );
+  failures.push(...sideFailures('client', client));
+  if (served) {
+    if (served.closeFailure) failures.push(served.closeFailure);
+    if (served.errorCount > 0) failures.push(`the server reported ${served.errorCount} errors`);
+    failures.push(...sideFailures('server', served));
+    // A pool that works opens about one connection per exchange in flight (plus one per
+    // connection the server or the idle timeout closed); many more means connections are thrown
+    // away after their exchange, as they were before the agent's idle watch went first in line.
+    if (served.accepted > inFlight * 1.1 + 10) {
+      failures.push(
+        `${served.accepted} connections for ${tally.started} exchanges with ${inFlight} in flight: the pool threw connections away`,
+      );
+    }
   }
 
   const rows: [string, string][] = [
@@ -470,23 +363,17 @@ async function main(): Promise<void> {
       `${tally.exchanges} completed and verified (${(tally.exchanges / took).toFixed(0)}/s)`,
     ],
     ['in flight', `${inFlight}, at least ${fewest} at every 250 ms sample of the budget`],
-    ['connections', `${accepted} opened (keep-alive), at most ${peakOpen} open at once`],
+    [
+      'connections',
+      served
+        ? `${served.accepted} opened (keep-alive), at most ${served.peakOpen} open at once`
+        : 'unknown (no server report)',
+    ],
     ['bytes up', `${tally.up} (${mib(tally.up)})`],
     ['bytes down', `${tally.down} (${mib(tally.down)}), sha256 and length match per exchange`],
-    ['errors', `${tally.errorCount} (client), ${serverErrors.count} (server)`],
-    ['RSS before', mib(before.rss)],
-    ['RSS peak', `${mib(peakRss)} (sampled every 250 ms)`],
-    ['RSS after GC', `${mib(end.rss)} (bound: warm-up ${mib(warm.rss)} + ${mib(WARM_RSS_BOUND)})`],
-    [
-      'heap live',
-      `${mib(warm.heapUsed)} warm-up, ${mib(end.heapUsed)} after (bound: +${mib(LIVE_BOUND)})`,
-    ],
-    [
-      'buffers',
-      `${mib(warm.arrayBuffers)} warm-up, ${mib(end.arrayBuffers)} after (bound: +${mib(LIVE_BOUND)})`,
-    ],
-    ['handles before', show(handlesBefore)],
-    ['handles after', show(handlesAfter)],
+    ['errors', `${tally.errorCount} (client), ${served ? served.errorCount : '?'} (server)`],
+    ...sideRows('client', client),
+    ...(served ? sideRows('server', served) : []),
     [
       'duration',
       `${took.toFixed(1)} s (${seconds} s budget, then ${tail.toFixed(1)} s for those in flight to end)`,
@@ -503,7 +390,7 @@ async function main(): Promise<void> {
   console.log(line);
   if (failures.length > 0) {
     for (const failure of failures) console.log(`  FAILED: ${failure}`);
-    const first = [...tally.errors, ...serverErrors.first];
+    const first = [...tally.errors, ...(served?.errors ?? [])];
     if (first.length > 0) {
       console.log(`  first failures:`);
       for (const error of first) console.log(`  ${error.replaceAll('\n', '\n    ')}`);
