@@ -27,6 +27,17 @@ export function requireGc(): void {
   }
 }
 
+/**
+ * Makes stdout and stderr, which Node makes on first use (a console.log, a warning, a fork on
+ * some lines), so that they count in the handles before as well as after; a turn later the
+ * first write's own request is gone too.
+ */
+export async function openStdio(): Promise<void> {
+  void process.stdout;
+  void process.stderr;
+  await new Promise((resolve) => setImmediate(resolve));
+}
+
 export const mib = (bytes: number): string => `${(bytes / MiB).toFixed(1)} MiB`;
 
 /** Resource counts by type, as process.getActiveResourcesInfo() lists them. */

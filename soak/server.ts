@@ -14,6 +14,7 @@ import type { Writable } from 'node:stream';
 import { createServer, type DuplexExchange, enableHijack, type H1Server } from '@h1kit/duplex';
 import {
   handles,
+  openStdio,
   requireGc,
   type SideReport,
   settledHandles,
@@ -147,11 +148,7 @@ async function main(): Promise<void> {
   // Listened to from the start, so that the IPC channel counts in the handles before and after.
   let onMessage: (message: ToServer) => void = () => {};
   process.on('message', (message: ToServer) => onMessage(message));
-  // stdout and stderr are made on first use (a warning may use one): made here, they count on
-  // both sides.
-  void process.stdout;
-  void process.stderr;
-  await new Promise((resolve) => setImmediate(resolve));
+  await openStdio();
   const before = await settledMemory();
   const handlesBefore = handles();
 

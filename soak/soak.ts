@@ -16,6 +16,7 @@ import { Agent, request } from '@h1kit/duplex';
 import {
   handles,
   mib,
+  openStdio,
   requireGc,
   type SideReport,
   settledHandles,
@@ -250,12 +251,10 @@ async function main(): Promise<void> {
     hijack: 'hijack (enableHijack on node:http)',
     node: 'node:http echo (diagnostic)',
   }[path];
-  // stdout's own handle is made by the first write: made here, it counts on both sides.
   console.log(
     `== soak: ${name}, ${inFlight} exchanges in flight for ${seconds} s, h1kit client, keep-alive pool ==`,
   );
-  // ... and the write's own request is gone a turn later.
-  await new Promise((resolve) => setImmediate(resolve));
+  await openStdio();
   const before = await settledMemory();
   const handlesBefore = handles();
 
