@@ -1,6 +1,7 @@
 // Small requests per second: h1kit's standalone server, h1kit taking every request through
-// enableHijack on node:http, node:http itself, and a raw socket answering canned responses (the
-// ceiling of this machine's loopback and load generator). Keep-alive and 16-deep pipelining, at
+// enableHijack on node:http, node:http itself, and three ceilings: a raw socket answering canned
+// responses (this machine's loopback and load generator), the leanest standalone design on
+// h1kit's parts, and the hijack's hand-back with no exchange (bench/ceilings.ts). Keep-alive and 16-deep pipelining, at
 // 1, 64 and 256 connections, driven by wrk where it is installed (`apt-get install wrk`), by an
 // in-process Node client otherwise.
 //
@@ -15,11 +16,21 @@ import { connect, createServer as createNetServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { summarize } from '../../../scripts/bench-kit.js';
+import { handBackServer, leanServer } from './ceilings.js';
 import { cpuOf, pin, serveH1kit, serving, startServer, stopServer } from './server-processes.js';
 
 const NODE = 'node:http';
 const RAW = 'raw socket, canned answers (ceiling)';
-const SERVERS = [RAW, NODE, 'h1kit standalone', 'h1kit hijack on node:http'] as const;
+const LEAN = 'best standalone design: llhttp + serializer, no exchange (ceiling)';
+const HAND_BACK = 'hijack hand-back, canned answers, no exchange (ceiling)';
+const SERVERS = [
+  RAW,
+  LEAN,
+  HAND_BACK,
+  NODE,
+  'h1kit standalone',
+  'h1kit hijack on node:http',
+] as const;
 type Kind = (typeof SERVERS)[number];
 const BODY = Buffer.from('hello world\n');
 const FIELDS = { 'Content-Type': 'text/plain', 'Content-Length': BODY.length };
@@ -42,6 +53,10 @@ async function serve(kind: Kind): Promise<void> {
       });
     });
     server.listen(0, '127.0.0.1', () => ready(port(server)));
+  } else if (kind === LEAN) {
+    ready(await leanServer());
+  } else if (kind === HAND_BACK) {
+    ready(await handBackServer());
   } else if (kind === NODE) {
     const server = createHttpServer((_req, res) => {
       res.writeHead(200, FIELDS);
