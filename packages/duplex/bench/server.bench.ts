@@ -177,9 +177,14 @@ async function main(): Promise<void> {
       ? `load from wrk${pinned ? ' on cpu 0, servers on the last cpu' : ''}; ${rounds} paired rounds of ${seconds} s, fresh server processes each round`
       : 'wrk is not installed (apt-get install wrk): load from an in-process Node client, which is slower than wrk and caps every figure lower',
   );
+  // H1_BENCH_LOADS=64x1,1x16 runs only those loads (connections x depth).
+  const onlyLoads = process.env.H1_BENCH_LOADS?.split(',');
   const loads: Load[] = [];
   for (const connections of [1, 64, 256]) {
-    loads.push({ connections, depth: 1 }, { connections, depth: 16 });
+    for (const depth of [1, 16]) {
+      if (!onlyLoads || onlyLoads.includes(`${connections}x${depth}`))
+        loads.push({ connections, depth });
+    }
   }
   for (const load of loads) {
     const rps = new Map<string, number[]>(kinds.map((k) => [k, []]));
