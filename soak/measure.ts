@@ -2,7 +2,7 @@
 // bounds these must keep once the load is over. Each process judges its own, so a leak is laid
 // at the door of the side that has it.
 
-export const MiB = 1 << 20;
+const MiB = 1 << 20;
 /**
  * RSS before the load is printed, not bounded: having carried 1,000 exchanges at all leaves RSS
  * 70 to 130 MiB higher after every GC (more at higher rates), since V8 keeps its heap at the size
@@ -49,7 +49,7 @@ export function handles(): Handles {
   return counts;
 }
 
-export const showHandles = (counts: Handles): string =>
+const showHandles = (counts: Handles): string =>
   Object.keys(counts)
     .sort()
     .map((type) => `${type} ${counts[type]}`)
@@ -66,7 +66,7 @@ function sameHandles(a: Handles, b: Handles): boolean {
  * sockets and their timers go on the next turns of the event loop, so they are not read too
  * early.
  */
-export async function settledHandles(before: Handles): Promise<Handles> {
+async function settledHandles(before: Handles): Promise<Handles> {
   let after = handles();
   for (let waited = 0; !sameHandles(before, after) && waited < SETTLE_MS; waited += 50) {
     await new Promise((resolve) => setTimeout(resolve, 50));
@@ -109,6 +109,21 @@ export interface SideReport {
   rssPeak: number;
   warm: NodeJS.MemoryUsage;
   end: NodeJS.MemoryUsage;
+}
+
+/**
+ * What this process reports once the load is over: its handles and memory, settled, against the
+ * marks taken before the load (`before`, `handlesBefore`) and under it (`warm`, `rssPeak`).
+ */
+export async function sideReport(
+  before: NodeJS.MemoryUsage,
+  handlesBefore: Handles,
+  rssPeak: number,
+  warm: NodeJS.MemoryUsage | undefined,
+): Promise<SideReport> {
+  const handlesAfter = await settledHandles(handlesBefore);
+  const end = await settledMemory();
+  return { handlesBefore, handlesAfter, rssBefore: before.rss, rssPeak, warm: warm ?? end, end };
 }
 
 /** The failures of one side (`who`), by the bounds above. */

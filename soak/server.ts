@@ -10,15 +10,15 @@
 // Usage: node --expose-gc server.mjs <standalone|hijack|node>
 import { createServer as createHttpServer, type Server } from 'node:http';
 import type { Socket } from 'node:net';
-import type { Writable } from 'node:stream';
 import { createServer, type DuplexExchange, enableHijack, type H1Server } from '@h1kit/duplex';
+import { drained } from './drained.js';
 import {
   handles,
   openStdio,
   requireGc,
   type SideReport,
-  settledHandles,
   settledMemory,
+  sideReport,
   warmMark,
   within,
 } from './measure.js';
@@ -52,24 +52,6 @@ async function echo(exchange: DuplexExchange): Promise<void> {
     if (!out.write(chunk)) await drained(out);
   }
   out.end();
-}
-
-/** Resolves on 'drain'; rejects if the stream fails or closes first. */
-function drained(stream: Writable): Promise<void> {
-  return new Promise<void>((resolve, reject) => {
-    const done = (error?: Error): void => {
-      stream.off('drain', onDrain);
-      stream.off('error', done);
-      stream.off('close', onClose);
-      if (error) reject(error);
-      else resolve();
-    };
-    const onDrain = (): void => done();
-    const onClose = (): void => done(new Error('the stream closed while a write waited to drain'));
-    stream.on('drain', onDrain);
-    stream.on('error', done);
-    stream.on('close', onClose);
-  });
 }
 
 const errors: string[] = [];
@@ -179,20 +161,13 @@ async function main(): Promise<void> {
     } catch (error) {
       closeFailure = (error as Error).message;
     }
-    const handlesAfter = await settledHandles(handlesBefore);
-    const end = await settledMemory();
     const report: ServerReport = {
       accepted,
       peakOpen,
       errors,
       errorCount,
       closeFailure,
-      handlesBefore,
-      handlesAfter,
-      rssBefore: before.rss,
-      rssPeak,
-      warm: warm ?? end,
-      end,
+      ...(await sideReport(before, handlesBefore, rssPeak, warm)),
     };
     send({ type: 'closed', report } satisfies FromServer, () => process.disconnect());
   };

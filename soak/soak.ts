@@ -11,17 +11,16 @@
 // Usage: node --expose-gc soak.mjs <standalone|hijack|node> <seconds> <in-flight> <server.mjs>
 import { fork } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
-import type { Writable } from 'node:stream';
 import { Agent, request } from '@h1kit/duplex';
+import { drained } from './drained.js';
 import {
   handles,
   mib,
   openStdio,
   requireGc,
-  type SideReport,
-  settledHandles,
   settledMemory,
   sideFailures,
+  sideReport,
   sideRows,
   warmMark,
   within,
@@ -52,24 +51,6 @@ const STALL_MS = 20_000;
 const CLOSE_MS = 15_000;
 /** Time the server process may take to report once told to close (its own close is bounded). */
 const REPORT_MS = 30_000;
-
-/** Resolves on 'drain'; rejects if the stream fails or closes first. */
-function drained(stream: Writable): Promise<void> {
-  return new Promise<void>((resolve, reject) => {
-    const done = (error?: Error): void => {
-      stream.off('drain', onDrain);
-      stream.off('error', done);
-      stream.off('close', onClose);
-      if (error) reject(error);
-      else resolve();
-    };
-    const onDrain = (): void => done();
-    const onClose = (): void => done(new Error('the stream closed while a write waited to drain'));
-    stream.on('drain', onDrain);
-    stream.on('error', done);
-    stream.on('close', onClose);
-  });
-}
 
 interface Tally {
   started: number;
@@ -323,18 +304,9 @@ async function main(): Promise<void> {
   } catch (error) {
     failures.push((error as Error).message);
   }
-  const handlesAfter = await settledHandles(handlesBefore);
-  const end = await settledMemory();
+  const client = await sideReport(before, handlesBefore, rssPeak, warm);
   if (process.env.H1_SOAK_SNAPSHOT)
     (await import('node:v8')).writeHeapSnapshot(process.env.H1_SOAK_SNAPSHOT);
-  const client: SideReport = {
-    handlesBefore,
-    handlesAfter,
-    rssBefore: before.rss,
-    rssPeak,
-    warm: warm ?? end,
-    end,
-  };
 
   if (tally.errorCount > 0) {
     const codes = [...tally.byCode].map(([code, n]) => `${code} ${n}`).join(', ');
