@@ -139,6 +139,41 @@ describe('the client Agent', () => {
     expect(pool.connections.get(`http://127.0.0.1:${port}`)).toEqual({ busy: 0, idle: 1 });
   });
 
+  it('sends a request without a body as one write of its head on a pooled connection, its body ended when asked for', async () => {
+    const pool = agent();
+    const node = await countingHttpServer((req, res) => res.end(`${req.method} ${req.url}`));
+    const url = `http://127.0.0.1:${node.port}`;
+    const first = request(`${url}/first`, { agent: pool });
+    const firstResponse = await inTime(first.response, 'the first response head');
+    expect((await inTime(collect(firstResponse.body), 'the body')).toString()).toBe('GET /first');
+    // The connection the second request will be given: its writes are counted from here.
+    const socket = first.socket as unknown as {
+      _write: (...args: unknown[]) => void;
+      _writev?: (...args: unknown[]) => void;
+    };
+    let writes = 0;
+    const write = socket._write.bind(socket);
+    socket._write = (...args) => {
+      writes++;
+      write(...args);
+    };
+    const writev = socket._writev?.bind(socket);
+    if (writev) {
+      socket._writev = (...args) => {
+        writes++;
+        writev(...args);
+      };
+    }
+    const second = request(`${url}/second`, { agent: pool });
+    expect(second.socket).toBe(first.socket);
+    const response = await inTime(second.response, 'the second response head');
+    expect((await inTime(collect(response.body), 'the body')).toString()).toBe('GET /second');
+    expect(node.connections()).toBe(1);
+    expect(writes).toBe(1);
+    expect(second.body.writableEnded).toBe(true);
+    expect(() => second.body.write('x')).toThrow(/has no body/);
+  });
+
   it('carries sequential requests on one TLS connection made with the same tls options', async () => {
     const { key, cert } = selfSignedCertificate();
     const { createServer: createHttpsServer } = await import('node:https');

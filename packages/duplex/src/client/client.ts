@@ -40,8 +40,6 @@ type Writing = 'waiting' | 'expecting' | 'body' | 'done' | 'refused';
  * it is handed over whole by `hijack()`.
  */
 export class ClientExchange extends EventEmitter implements ConnectionEvents {
-  /** The request body (already ended when the request has none). */
-  readonly body: OutgoingBody;
   readonly response: Promise<ClientResponse>;
   private connection: ClientConnection | undefined;
   private readonly options: RequestOptions;
@@ -58,6 +56,8 @@ export class ClientExchange extends EventEmitter implements ConnectionEvents {
   private forgetSignal: () => void = () => {};
   private timing: Timing = 'none';
   private continueTimer: NodeJS.Timeout | undefined;
+  /** Made with the exchange when the request has a body; else made, ended, when first asked for. */
+  private requestBody: OutgoingBody | undefined;
 
   constructor(url: URL, options: RequestOptions) {
     super();
@@ -70,35 +70,17 @@ export class ClientExchange extends EventEmitter implements ConnectionEvents {
     this.agent = options.agent === false ? undefined : (options.agent ?? defaultAgent);
     this.key = originKey(url, options.tls);
     this.response = this.answer.promise;
-    this.body = new OutgoingBody({
-      framing: planned.framing,
-      // With expectContinue the head goes alone, ahead of the body.
-      head: expecting ? undefined : planned.head,
-      onComplete: () => {
-        this.writing = 'done';
-        this.advance();
-      },
-    });
-    this.body.on('error', (error) => {
-      // A write after the body ended fails that write alone; so does one refused after a final
-      // status came instead of 100 Continue: the exchange goes on.
-      if (this.writing === 'refused') return;
-      if (
-        this.writing === 'done' &&
-        (error as { code?: string }).code === 'ERR_STREAM_WRITE_AFTER_END'
-      )
-        return;
-      this.finish(error);
-    });
-    if (planned.framing.kind === 'none') {
-      this.body.end();
-      // Refused where the mistake is made, and said in the request's terms.
-      this.body.write = () => {
-        throw new H1Error(
-          DuplexErrorCode.BODY_NOT_ALLOWED,
-          `this ${planned.method} request has no body; give body: true (or a Content-Length) to send one`,
-        );
-      };
+    if (planned.framing.kind !== 'none') {
+      this.requestBody = new OutgoingBody({
+        framing: planned.framing,
+        // With expectContinue the head goes alone, ahead of the body.
+        head: expecting ? undefined : planned.head,
+        onComplete: () => {
+          this.writing = 'done';
+          this.advance();
+        },
+      });
+      this.watch(this.requestBody);
     }
     const signal = options.signal;
     if (signal?.aborted) {
@@ -115,6 +97,44 @@ export class ClientExchange extends EventEmitter implements ConnectionEvents {
     if (this.agent)
       this.agent.lease(this.key, open, (socket, reused) => this.start(socket, reused, expecting));
     else this.start(open(), false, expecting);
+  }
+
+  /**
+   * The request body. A request without one has it already ended, and made only when asked for:
+   * such a request's head goes straight to the socket, with no stream behind it.
+   */
+  get body(): OutgoingBody {
+    this.requestBody ??= this.endedBody();
+    return this.requestBody;
+  }
+
+  private endedBody(): OutgoingBody {
+    const body = new OutgoingBody({ framing: this.planned.framing });
+    this.watch(body);
+    body.end();
+    const method = this.planned.method;
+    // Refused where the mistake is made, and said in the request's terms.
+    body.write = () => {
+      throw new H1Error(
+        DuplexErrorCode.BODY_NOT_ALLOWED,
+        `this ${method} request has no body; give body: true (or a Content-Length) to send one`,
+      );
+    };
+    return body;
+  }
+
+  private watch(body: OutgoingBody): void {
+    body.on('error', (error) => {
+      // A write after the body ended fails that write alone; so does one refused after a final
+      // status came instead of 100 Continue: the exchange goes on.
+      if (this.writing === 'refused') return;
+      if (
+        this.writing === 'done' &&
+        (error as { code?: string }).code === 'ERR_STREAM_WRITE_AFTER_END'
+      )
+        return;
+      this.finish(error);
+    });
   }
 
   /** The connection, once the request has one (a request waiting for a pooled one has none yet). */
@@ -180,9 +200,12 @@ export class ClientExchange extends EventEmitter implements ConnectionEvents {
       this.writing = 'expecting';
       socket.write(this.planned.head);
       this.continueTimer = setTimeout(() => this.sendBody(), continueTimeoutOf(this.options));
-    } else {
+    } else if (this.planned.framing.kind !== 'none') {
       this.writing = 'body';
       this.body.attach(socket);
+    } else {
+      socket.write(this.planned.head);
+      this.writing = 'done';
     }
     connection.reader.read();
   }
@@ -368,7 +391,9 @@ export class ClientExchange extends EventEmitter implements ConnectionEvents {
     this.answer.reject(error);
     const body = this.responseBody;
     if (body && !body.destroyed && body.state === 'open') body.destroy(error);
-    if (!this.body.destroyed && !this.body.writableFinished) this.body.destroy(error);
+    const requestBody = this.requestBody;
+    if (requestBody && !requestBody.destroyed && !requestBody.writableFinished)
+      requestBody.destroy(error);
     if (connection) {
       connection.release();
       connection.socket.destroy();

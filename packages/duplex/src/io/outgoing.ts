@@ -184,6 +184,12 @@ export class OutgoingBody extends Writable {
     }
     const socket = this.socket;
     if (socket === undefined) {
+      // A body with nothing to send (no head, no framing) needs no socket to end.
+      if (this.head === undefined && framing.kind === 'none') {
+        this.complete();
+        callback();
+        return;
+      }
       this.finalHeld = callback;
       return;
     }
@@ -193,10 +199,14 @@ export class OutgoingBody extends Writable {
     this.flush();
     if (last) socket.write(last);
     socket.uncork();
+    this.complete();
+    callback();
+  }
+
+  private complete(): void {
     const done = this.onComplete;
     this.onComplete = undefined;
     done?.();
-    callback();
   }
 
   override _destroy(error: Error | null, callback: (error?: Error | null) => void): void {
