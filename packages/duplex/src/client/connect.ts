@@ -34,7 +34,7 @@ let nextTlsId = 1;
  * a request that asked for another.
  */
 export function originKey(url: URL, tls: ConnectionOptions | undefined): string {
-  const origin = `${url.protocol}//${url.host}`;
+  const origin = originOf(url);
   if (url.protocol !== 'https:' || tls === undefined) return origin;
   let id = tlsIds.get(tls);
   if (id === undefined) {
@@ -42,6 +42,22 @@ export function originKey(url: URL, tls: ConnectionOptions | undefined): string 
     tlsIds.set(tls, id);
   }
   return `${origin} tls#${id}`;
+}
+
+/**
+ * The request module hands the same URL object to every request for the same URL text, so its
+ * origin is built (and flattened, for the pool's map) once rather than per request.
+ */
+const origins = new WeakMap<URL, { host: string; protocol: string; origin: string }>();
+
+function originOf(url: URL): string {
+  const known = origins.get(url);
+  // A URL object of the caller's may have been changed since: the cache holds only while its
+  // parts are the ones it was made from.
+  if (known && known.host === url.host && known.protocol === url.protocol) return known.origin;
+  const origin = `${url.protocol}//${url.host}`;
+  origins.set(url, { host: url.host, protocol: url.protocol, origin });
+  return origin;
 }
 
 /** How far a connection got: what a socket error means depends on it. */

@@ -121,6 +121,9 @@ export const DEFAULT_HEAD_LIMITS: HeadLimits = {
   maxFields: DEFAULT_FIELD_SECTION_LIMITS.maxFields,
 };
 
+/** The async resource every parser is initialized with: one object, not one per head. */
+const PARSER_RESOURCE = {};
+
 /**
  * Parses one head at a time from a byte stream. `execute(bytes)` returns the number of bytes of
  * `bytes` the head used once it is complete (then `head` holds it), or -1 when every byte was
@@ -165,7 +168,7 @@ export class HeadParser {
       upgrade: boolean,
       keepAlive: boolean,
     ) => {
-      const rawFields = fields ?? this.pendingFields;
+      const rawFields = fields ?? this.takePendingFields();
       this.checkFieldCount(rawFields.length);
       this.head = {
         method: method === undefined ? '' : (methodByCode.get(method) ?? ''),
@@ -185,14 +188,21 @@ export class HeadParser {
 
   reset(): void {
     this.headChunks.length = 0;
-    this.parser.initialize(this.type, {}, this.limits.maxHeadBytes, 0);
+    this.parser.initialize(this.type, PARSER_RESOURCE, this.limits.maxHeadBytes, 0);
     // Node's parser drops fields beyond maxHeaderPairs silently; let one more through so that
     // an excess is seen and refused instead.
     this.parser.maxHeaderPairs = (this.limits.maxFields + 1) * 2;
     this.head = undefined;
-    this.pendingFields = [];
+    this.pendingFields.length = 0;
     this.pendingUrl = '';
     this.seen = 0;
+  }
+
+  /** The fields that came in pieces, now the head's own array: the next head gathers anew. */
+  private takePendingFields(): string[] {
+    const fields = this.pendingFields;
+    this.pendingFields = [];
+    return fields;
   }
 
   execute(bytes: Uint8Array): number {
