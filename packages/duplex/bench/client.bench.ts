@@ -2,12 +2,14 @@
 // server in a process of its own (this file with --serve, pinned to the last core, the clients
 // to the first): small sequential requests on one keep-alive connection and with 16 in flight,
 // against undici 7's `request` and `Pool` and node:http's `http.request` with a keep-alive agent;
-// and a one-connection streaming echo against `http.request` and `fetch`.
+// and a one-connection streaming echo against `http.request`, `fetch` and a raw socket that
+// writes pre-encoded chunks and parses nothing (the ceiling this server allows any client).
 import {
   createServer as createHttpServer,
   Agent as HttpAgent,
   request as httpRequest,
 } from 'node:http';
+import { connect } from 'node:net';
 import { Agent, request } from '@h1kit/duplex';
 import { Pool, Agent as UndiciAgent, request as undiciRequest } from 'undici';
 import { compare } from '../../../scripts/bench-kit.js';
@@ -149,6 +151,10 @@ const echoes: Record<string, { role: 'peer' | 'ours'; echo: Echo }> = {
         })();
       }),
   },
+  'raw net client, chunked by hand (ceiling)': {
+    role: 'peer',
+    echo: (origin) => rawEcho(origin),
+  },
   fetch: {
     role: 'peer',
     echo: async (origin) => {
@@ -174,6 +180,46 @@ const echoes: Record<string, { role: 'peer' | 'ours'; echo: Echo }> = {
     },
   },
 };
+
+/** The last-chunk and the end of an empty trailer section, which end the echoed body. */
+const CHUNKED_END = Buffer.from('\r\n0\r\n\r\n');
+/** One pre-encoded chunk of ECHO_WRITE bytes: its size line, the data, its CRLF. */
+const RAW_CHUNK = Buffer.concat([
+  Buffer.from(`${ECHO_WRITE.toString(16)}\r\n`),
+  CHUNK,
+  Buffer.from('\r\n'),
+]);
+
+/**
+ * The ceiling of any HTTP client against this server: a raw socket writing pre-encoded chunks
+ * with backpressure and reading the echo into nothing until its last-chunk, with no parsing.
+ */
+function rawEcho(origin: string): Promise<void> {
+  const { hostname, port } = new URL(origin);
+  return new Promise<void>((resolve, reject) => {
+    const socket = connect({ host: hostname, port: Number(port), noDelay: true });
+    socket.on('error', reject);
+    let tail = Buffer.alloc(0);
+    socket.on('data', (chunk: Buffer) => {
+      // Only the last few bytes matter: the end of the body is the end of what was read.
+      tail = Buffer.concat([tail, chunk.subarray(Math.max(0, chunk.length - CHUNKED_END.length))]);
+      tail = tail.subarray(Math.max(0, tail.length - CHUNKED_END.length));
+      if (tail.equals(CHUNKED_END)) {
+        socket.end();
+        resolve();
+      }
+    });
+    socket.write(
+      `POST /echo HTTP/1.1\r\nHost: ${hostname}\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n`,
+    );
+    (async () => {
+      for (let sent = 0; sent < ECHO_TOTAL; sent += ECHO_WRITE) {
+        if (!socket.write(RAW_CHUNK)) await new Promise((r) => socket.once('drain', r));
+      }
+      socket.write('0\r\n\r\n');
+    })();
+  });
+}
 
 async function main(): Promise<void> {
   const pinned = pin(process.pid, 0);
