@@ -114,12 +114,16 @@ export class HeadWriter implements FieldVisitor {
    */
   field(name: string, value: string | number): void {
     const known = knownLines.get(name);
-    const line = known?.get(value);
-    if (line !== undefined) {
-      this.reserve(line.length);
-      this.bytes.set(line, this.pos);
-      this.pos += line.length;
-      return;
+    if (known !== undefined && known.misses < VOLATILE_AFTER) {
+      const line = known.lines.get(value);
+      if (line !== undefined) {
+        known.misses = 0;
+        this.reserve(line.length);
+        this.bytes.set(line, this.pos);
+        this.pos += line.length;
+        return;
+      }
+      if (known.lines.size >= LINE_VALUES_MAX) known.misses++;
     }
     const given = value;
     if (typeof value === 'number') {
@@ -128,6 +132,11 @@ export class HeadWriter implements FieldVisitor {
           HeaderErrorCode.INVALID_FIELD_VALUE,
           `field "${name}": ${value} is not a finite number`,
         );
+      }
+      // A length or a count: its digits need neither a string nor a check.
+      if (Number.isSafeInteger(value) && value >= 0 && knownNames.has(name)) {
+        this.digitsLine(name, value);
+        return;
       }
       value = `${value}`;
     }
@@ -165,6 +174,38 @@ export class HeadWriter implements FieldVisitor {
     this.pos = pos;
     rememberLine(name, given, known, bytes, lineStart, pos);
   }
+
+  /** `name: digits` CRLF for a name checked before and a safe non-negative integer. */
+  private digitsLine(name: string, value: number): void {
+    const nameLength = name.length;
+    const digits = digitCount(value);
+    this.reserve(nameLength + digits + 4);
+    const bytes = this.bytes;
+    let pos = this.pos;
+    for (let i = 0; i < nameLength; i++) bytes[pos++] = name.charCodeAt(i);
+    bytes[pos++] = 0x3a;
+    bytes[pos++] = 0x20;
+    let at = pos + digits;
+    pos = at;
+    do {
+      const rest = Math.floor(value / 10);
+      bytes[--at] = 0x30 + (value - rest * 10);
+      value = rest;
+    } while (value > 0);
+    bytes[pos++] = 0x0d;
+    bytes[pos++] = 0x0a;
+    this.pos = pos;
+  }
+}
+
+/** Decimal digits of a safe non-negative integer. */
+function digitCount(n: number): number {
+  let count = 1;
+  while (n >= 10) {
+    n = Math.floor(n / 10);
+    count++;
+  }
+  return count;
 }
 
 /**
@@ -174,15 +215,27 @@ export class HeadWriter implements FieldVisitor {
  * values per name and line length, so that values that never repeat (ids, lengths) or a caller
  * inventing names cannot grow it without limit.
  */
-const knownLines = new Map<string, Map<string | number, Uint8Array>>();
+const knownLines = new Map<string, KnownName>();
 const LINE_NAMES_MAX = 256;
 const LINE_VALUES_MAX = 16;
 const LINE_BYTES_MAX = 256;
+/**
+ * A name whose values stopped repeating (a request id, an ETag): once its cache is full and this
+ * many lookups in a row missed, it is looked up no more, since hashing a value that is never
+ * found costs about as much as the check it would save.
+ */
+const VOLATILE_AFTER = 64;
+
+interface KnownName {
+  lines: Map<string | number, Uint8Array>;
+  /** Lookups missed in a row since the cache filled. */
+  misses: number;
+}
 
 function rememberLine(
   name: string,
   value: string | number,
-  known: Map<string | number, Uint8Array> | undefined,
+  known: KnownName | undefined,
   bytes: Uint8Array,
   start: number,
   end: number,
@@ -190,12 +243,12 @@ function rememberLine(
   if (end - start > LINE_BYTES_MAX) return;
   if (known === undefined) {
     if (knownLines.size >= LINE_NAMES_MAX) return;
-    known = new Map();
+    known = { lines: new Map(), misses: 0 };
     knownLines.set(name, known);
-  } else if (known.size >= LINE_VALUES_MAX) {
+  } else if (known.lines.size >= LINE_VALUES_MAX) {
     return;
   }
-  known.set(value, bytes.slice(start, end));
+  known.lines.set(value, bytes.slice(start, end));
 }
 
 /**

@@ -45,4 +45,38 @@ describe('the cache of checked field lines', () => {
       );
     }
   });
+
+  it('writes integer values of known names as their digits, as String() would, whatever their size', () => {
+    // The name is learned first: only then does an integer skip the string.
+    serializeResponseHead(200, { 'X-Count': 'learn' });
+    const values = [0, -0, 7, 9, 10, 99, 100, 101, 65535, 1e15, 2 ** 53 - 1, 123456789012];
+    for (const value of values) {
+      expect(text(serializeResponseHead(200, { 'X-Count': value }))).toBe(
+        `HTTP/1.1 200 OK\r\nX-Count: ${String(value)}\r\n\r\n`,
+      );
+    }
+    // Neither safe nor non-negative integers: through the string, as before.
+    for (const value of [-1, 1.5, 2 ** 53, 1e21]) {
+      expect(text(serializeResponseHead(200, { 'X-Count': value }))).toBe(
+        `HTTP/1.1 200 OK\r\nX-Count: ${String(value)}\r\n\r\n`,
+      );
+    }
+  });
+
+  it('still checks every value of a name whose values stopped repeating, and still sends the ones it knew', () => {
+    const seen = serializeResponseHead(200, { 'X-Id': 'first' });
+    expect(text(seen)).toBe('HTTP/1.1 200 OK\r\nX-Id: first\r\n\r\n');
+    // Far past the point where lookups of this name stop.
+    for (let i = 0; i < 500; i++) {
+      expect(text(serializeResponseHead(200, { 'X-Id': `id-${i}` }))).toBe(
+        `HTTP/1.1 200 OK\r\nX-Id: id-${i}\r\n\r\n`,
+      );
+    }
+    expect(() => serializeResponseHead(200, { 'X-Id': 'bad\r\nInjected: yes' })).toThrow(
+      expect.objectContaining({ code: 'ERR_H1_INVALID_FIELD_VALUE' }),
+    );
+    expect(text(serializeResponseHead(200, { 'X-Id': 'first' }))).toBe(
+      'HTTP/1.1 200 OK\r\nX-Id: first\r\n\r\n',
+    );
+  });
 });
