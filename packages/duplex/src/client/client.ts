@@ -109,17 +109,16 @@ export class ClientExchange extends EventEmitter implements ConnectionEvents {
   }
 
   private endedBody(): OutgoingBody {
-    const body = new OutgoingBody({ framing: this.planned.framing });
-    this.watch(body);
-    body.end();
     const method = this.planned.method;
     // Refused where the mistake is made, and said in the request's terms.
-    body.write = () => {
-      throw new H1Error(
-        DuplexErrorCode.BODY_NOT_ALLOWED,
-        `this ${method} request has no body; give body: true (or a Content-Length) to send one`,
-      );
-    };
+    const body = OutgoingBody.without(
+      () =>
+        new H1Error(
+          DuplexErrorCode.BODY_NOT_ALLOWED,
+          `this ${method} request has no body; give body: true (or a Content-Length) to send one`,
+        ),
+    );
+    this.watch(body);
     return body;
   }
 

@@ -70,6 +70,19 @@ export class OutgoingBody extends Writable {
   }
 
   /**
+   * A body for a message that has none: already ended, needing no socket, and every `write()`
+   * throws `refusal()` where the mistake is made.
+   */
+  static without(refusal: () => Error): OutgoingBody {
+    const body = new OutgoingBody({ framing: { kind: 'none' } });
+    body.end();
+    body.write = () => {
+      throw refusal();
+    };
+    return body;
+  }
+
+  /**
    * Gives a body made without a socket its socket: what was gathered leaves now, in one write,
    * and an `end()` already called completes.
    */
