@@ -1,8 +1,8 @@
 // Builds every package: esbuild bundles src/index.ts to dist/index.js (ESM) and dist/index.cjs
-// (CJS); tsc writes the declarations. Packages build in dependency order because tsc resolves
+// (CJS); tsc writes the declarations (.d.ts, ESM), copied as .d.cts for `require`. Packages build in dependency order because tsc resolves
 // @h1kit imports through the workspace links to the dependencies' dist/*.d.ts.
 import { execFileSync } from 'node:child_process';
-import { existsSync, rmSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { build } from 'esbuild';
 import { root, workspacePackages } from './packages.mjs';
@@ -42,5 +42,24 @@ for (const pkg of workspacePackages()) {
   execFileSync(process.execPath, [tsc, '-p', join(pkg.dir, 'tsconfig.build.json')], {
     stdio: 'inherit',
   });
+  writeCommonJsDeclarations(dist);
   console.log(`built ${pkg.name} in ${Math.round(performance.now() - started)} ms`);
+}
+
+// In a "type": "module" package a .d.ts is an ESM declaration, so a `require` that resolved to it
+// would be typed as importing ESM (TS1471, "masquerading as ESM"). Each declaration is copied as a
+// .d.cts whose relative imports name the .cjs files, which TypeScript maps to their .d.cts.
+function writeCommonJsDeclarations(dir) {
+  for (const entry of readdirSync(dir, { withFileTypes: true })) {
+    const path = join(dir, entry.name);
+    if (entry.isDirectory()) {
+      writeCommonJsDeclarations(path);
+    } else if (entry.name.endsWith('.d.ts')) {
+      const text = readFileSync(path, 'utf8').replace(
+        /(from\s*|import\(\s*)(['"])(\.{1,2}\/[^'"]*?)\.js\2/g,
+        '$1$2$3.cjs$2',
+      );
+      writeFileSync(`${path.slice(0, -'.d.ts'.length)}.d.cts`, text);
+    }
+  }
 }

@@ -12,10 +12,19 @@ const packages = readdirSync(join(root, 'packages')).map((dir) => join(root, 'pa
 describe.each(packages)('dist of %s', (dir) => {
   const manifest = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8'));
 
-  it('has ESM, CJS and declarations behind its exports map, and no runtime dependency outside h1kit', () => {
+  it('has ESM and CJS, each with its own declarations, behind its exports map, and no runtime dependency outside h1kit', () => {
     const entry = manifest.exports['.'];
-    for (const file of [entry.import, entry.require, entry.types])
+    for (const file of [
+      entry.import.default,
+      entry.import.types,
+      entry.require.default,
+      entry.require.types,
+      manifest.types,
+    ])
       expect(existsSync(join(dir, file))).toBe(true);
+    // A require must not be typed by an ESM declaration (TS1471 under node16).
+    expect(entry.import.types).toMatch(/\.d\.ts$/);
+    expect(entry.require.types).toMatch(/\.d\.cts$/);
     expect(manifest.sideEffects).toBe(false);
     // The supported lines, as scripts/node-lines.mjs installs them and CI tests each.
     expect(manifest.engines.node).toBe('^20.0.0 || ^22.0.0 || ^24.0.0 || ^26.0.0');
@@ -27,9 +36,9 @@ describe.each(packages)('dist of %s', (dir) => {
 
   it('loads as ESM and as CJS with the same exports and the same H1Error class', () => {
     const script = `
-      const esm = Object.keys(await import(${JSON.stringify(join(dir, manifest.exports['.'].import))})).sort();
+      const esm = Object.keys(await import(${JSON.stringify(join(dir, manifest.exports['.'].import.default))})).sort();
       const { createRequire } = await import('node:module');
-      const cjs = Object.keys(createRequire(import.meta.url)(${JSON.stringify(join(dir, manifest.exports['.'].require))})).sort();
+      const cjs = Object.keys(createRequire(import.meta.url)(${JSON.stringify(join(dir, manifest.exports['.'].require.default))})).sort();
       console.log(JSON.stringify({ esm, cjs }));`;
     const out = execFileSync(process.execPath, ['--input-type=module', '-e', script], {
       encoding: 'utf8',
