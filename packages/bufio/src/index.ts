@@ -1,3 +1,9 @@
+/**
+ * Go's bufio over Node streams, and `recover`, which seeds a reader with bytes a server read but did not process.
+ *
+ * @packageDocumentation
+ * @module @h1kit/bufio
+ */
 export { BufioErrorCode, H1Error } from './errors.js';
 export type { BufferedReaderOptions, Line, Released } from './reader.js';
 export { BufferedReader } from './reader.js';

@@ -10,6 +10,7 @@ import {
 import { Intake, plain } from './intake.js';
 import { ByteQueue, EMPTY, search } from './queue.js';
 
+/** Options of `new BufferedReader(source, options)`. */
 export interface BufferedReaderOptions {
   /** Bytes taken from the source before it is paused, and the longest `peek`/`readSlice`. */
   size?: number;

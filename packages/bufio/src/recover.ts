@@ -9,6 +9,7 @@ export interface ReadWriter<S extends Duplex = Duplex> {
   socket: S;
 }
 
+/** Options of `recover(socket, head, options)`. */
 export interface RecoverOptions {
   /** Buffer size of both the reader and the writer (default 64 KiB). */
   size?: number;

@@ -2,6 +2,7 @@ import type { Writable } from 'node:stream';
 import { BufioErrorCode, checkSize, DEFAULT_SIZE, H1Error, invalidArgument } from './errors.js';
 import { EMPTY } from './queue.js';
 
+/** Options of `new BufferedWriter(sink, options)`. */
 export interface BufferedWriterOptions {
   /** Bytes gathered before they go to the sink; writes of this size or more are not copied. */
   size?: number;

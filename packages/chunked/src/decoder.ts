@@ -14,6 +14,7 @@ import { ChunkedErrorCode as Code } from './errors.js';
 import { type ChunkedDecoderOptions, callback, DEFAULT_CHUNKED_LIMITS, limit } from './options.js';
 import { TrailerSection } from './trailer-section.js';
 
+/** What one `ChunkedDecoder.push` found in the bytes it was given. */
 export interface ChunkedPushResult {
   /** Chunk data found in this push, as views of the pushed bytes (never copies). */
   data: Uint8Array[];
@@ -46,6 +47,11 @@ const HEX = new Int8Array(256).fill(-1);
 for (let i = 0; i < 10; i++) HEX[0x30 + i] = i;
 for (let i = 0; i < 6; i++) HEX[0x41 + i] = HEX[0x61 + i] = 10 + i;
 
+/**
+ * An incremental decoder of one chunked body: `push` takes bytes however they are cut and returns
+ * views of the chunk data in them, never copies; `finish` throws if the stream ended inside the
+ * body.
+ */
 export class ChunkedDecoder {
   private state = SIZE_FIRST;
   /** Bytes of chunk data still to come (DATA), or the chunk-size read so far (SIZE). */

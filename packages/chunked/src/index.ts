@@ -1,3 +1,9 @@
+/**
+ * The chunked transfer coding (RFC 9112 section 7.1): a zero-copy decoder, an encoder, trailers, stream adapters.
+ *
+ * @packageDocumentation
+ * @module @h1kit/chunked
+ */
 export { H1Error } from '@h1kit/headers';
 export type { ChunkedPushResult } from './decoder.js';
 export { ChunkedDecoder } from './decoder.js';

@@ -29,6 +29,7 @@ export interface ChunkedDecoderOptions extends ChunkedLimits {
   onChunkExt?: (chunkExt: Array<[name: string, value?: string]>, chunkSize: number) => void;
 }
 
+/** The limits a `ChunkedDecoder` applies where its options name none. */
 export const DEFAULT_CHUNKED_LIMITS = {
   maxChunkSize: Number.MAX_SAFE_INTEGER,
   maxChunkExtBytes: 16384,
@@ -70,6 +71,7 @@ function describe(value: unknown): string {
   return value === null ? 'null' : typeof value;
 }
 
+/** Options of the chunked encoder stream adapters. */
 export interface ChunkedEncoderOptions {
   /** The trailer fields to send, or a function asked for them once the last write is in. */
   trailers?: FieldInput | (() => FieldInput | undefined);

@@ -1,3 +1,9 @@
+/**
+ * Full-duplex HTTP/1.1: hijack from node:http, the exchange, a standalone server and a client.
+ *
+ * @packageDocumentation
+ * @module @h1kit/duplex
+ */
 export { H1Error } from '@h1kit/headers';
 export type { AgentOptions } from './client/agent.js';
 export { Agent, defaultAgent } from './client/agent.js';

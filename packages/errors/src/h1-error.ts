@@ -1,8 +1,3 @@
-/**
- * The one error type of h1kit. Every rejection of input by any h1kit package is an `H1Error`
- * whose `code` is stable and documented (each package lists its own codes), so callers can branch
- * on it without parsing messages.
- */
 // A class expression bound to another name, so that the class itself is named H1Error (what
 // util.inspect and stack traces print) while the exported H1Error can be the registered one.
 const H1ErrorClass = class H1Error extends Error {
@@ -31,5 +26,11 @@ const registry = globalThis as unknown as Record<symbol, typeof H1ErrorClass | u
 const key = Symbol.for('h1kit.H1Error');
 registry[key] ??= H1ErrorClass;
 
+/**
+ * The one error type of h1kit. Every rejection of input by any h1kit package is an `H1Error`
+ * whose `code` is stable and documented (each package lists its own codes), so callers can branch
+ * on it without parsing messages.
+ */
 export const H1Error: typeof H1ErrorClass = registry[key];
+/** An `H1Error` instance: `code`, `offset` and the standard `message` and `cause`. */
 export type H1Error = InstanceType<typeof H1ErrorClass>;

@@ -17,6 +17,10 @@ export type Framing =
   | { readonly kind: 'chunked' }
   | { readonly kind: 'close' };
 
+/**
+ * What `framing` decides from: the request method, the response status for a response, and the
+ * field lines.
+ */
 export interface FramingInput {
   /** Request method; for a response, the method of the request it answers. */
   method?: string;

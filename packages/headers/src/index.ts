@@ -1,3 +1,9 @@
+/**
+ * HTTP/1.1 field syntax, head serialization and message framing (RFC 9110, RFC 9112).
+ *
+ * @packageDocumentation
+ * @module @h1kit/headers
+ */
 export { H1Error, HeaderErrorCode } from './errors.js';
 export type { FieldInput, FieldValue, FieldVisitor } from './fields.js';
 export { forEachField, serializeFieldLines } from './fields.js';

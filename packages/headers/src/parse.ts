@@ -1,6 +1,7 @@
 import { H1Error, HeaderErrorCode } from './errors.js';
 import { CharClass, charClass, describeChar } from './syntax.js';
 
+/** Limits `parseFieldLines` checks before it spends memory: bytes and field lines. */
 export interface FieldSectionLimits {
   /** Largest field section accepted, in bytes, the final empty line included. Default 16384. */
   maxBytes?: number;
@@ -10,6 +11,7 @@ export interface FieldSectionLimits {
   offset?: number;
 }
 
+/** The limits `parseFieldLines` applies where none are given: 16 KiB and 128 field lines. */
 export const DEFAULT_FIELD_SECTION_LIMITS = { maxBytes: 16384, maxFields: 128 } as const;
 
 const CR = 0x0d;

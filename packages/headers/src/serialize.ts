@@ -4,8 +4,10 @@ import { type FieldInput, forEachField } from './fields.js';
 import { CharClass } from './syntax.js';
 import { writeHead } from './writer.js';
 
+/** The HTTP versions a serialized head may name. */
 export type HttpVersion = '1.1' | '1.0';
 
+/** Options of `serializeResponseHead`. */
 export interface ResponseHeadOptions {
   /** Reason phrase; defaults to the standard one for the status, or empty. */
   reason?: string;
@@ -13,6 +15,7 @@ export interface ResponseHeadOptions {
   version?: HttpVersion;
 }
 
+/** Options of `serializeRequestHead`. */
 export interface RequestHeadOptions {
   /** HTTP-version of the request line; defaults to '1.1'. */
   version?: HttpVersion;

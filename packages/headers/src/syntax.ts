@@ -15,6 +15,9 @@ export const CharClass = {
   TARGET: 16,
 } as const;
 
+/**
+ * The `CharClass` bits of each of the 256 byte values: one table lookup per byte in the hot loops.
+ */
 export const charClass: Uint8Array = buildTable();
 
 function buildTable(): Uint8Array {

@@ -4,6 +4,7 @@
 import type { Duplex } from 'node:stream';
 import { checkNumbers } from '../io/options.js';
 
+/** Options of `new Agent(options)`: pool sizes and idle timeout. */
 export interface AgentOptions {
   /** Connections open at once per origin, busy and idle together; requests beyond wait. Default 256. */
   maxConnectionsPerOrigin?: number;

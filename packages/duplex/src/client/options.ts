@@ -6,6 +6,7 @@ import { DuplexErrorCode } from '../errors.js';
 import { checkChunkedOptions, checkNumbers } from '../io/options.js';
 import type { Agent } from './agent.js';
 
+/** Options of `request(url, options)`: method, fields, body, agent, timeouts and signal. */
 export interface RequestOptions {
   /** Standard methods are sent upper-cased (`get` goes as GET), others exactly as given. */
   method?: string;

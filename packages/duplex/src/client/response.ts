@@ -10,6 +10,10 @@ import {
   shownWhole,
 } from '../io/message.js';
 
+/**
+ * The final response to a `request()`: its head, and its body, readable while the request body is
+ * still being written.
+ */
 export interface ClientResponse extends ResponseHead {
   /** The decoded response body. */
   body: IncomingBody;

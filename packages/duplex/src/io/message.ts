@@ -13,6 +13,7 @@ export type FieldPairs = Array<[string, string]>;
 /** Fields by lower-cased name; a name sent more than once maps to all its values, in order. */
 export type FieldRecord = Record<string, string | string[]>;
 
+/** A request head as parsed: method, request-target, version and field lines. */
 export interface RequestHead {
   method: string;
   /** The request-target exactly as sent. */
@@ -26,6 +27,7 @@ export interface RequestHead {
   rawFields: readonly string[];
 }
 
+/** A response head as parsed: status, reason phrase, version and field lines. */
 export interface ResponseHead {
   status: number;
   reason: string;

@@ -11,6 +11,10 @@ import { Wire } from '../io/wire.js';
 import { DuplexExchange } from './exchange.js';
 import { answerFailure, type HandlerEnd, runHandler } from './response.js';
 
+/**
+ * The standalone server's request handler: one call per exchange; a throw or rejection becomes a
+ * 500 (if nothing was sent) and an `onError` call.
+ */
 export type Handler = (exchange: DuplexExchange) => void | Promise<void>;
 
 /** What a connection needs of the server's options, defaults applied. */

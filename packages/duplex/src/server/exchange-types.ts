@@ -5,6 +5,9 @@ import type { Framing } from '@h1kit/headers';
 import type { RequestHead } from '../io/message.js';
 import type { Wire } from '../io/wire.js';
 
+/**
+ * What a `DuplexExchange` is built from: the connection, the parsed request head and its framing.
+ */
 export interface ExchangeInit {
   wire: Wire;
   request: RequestHead;

@@ -14,6 +14,7 @@ import { answerFailure, runHandler } from './response.js';
 /** An `enableHijack` handler: what it throws or rejects with is answered 500 and reported. */
 export type HijackHandler = (hijacked: HijackedRequest) => void | Promise<void>;
 
+/** Options of `enableHijack(server, match, onHijack, options)`. */
 export interface HijackOptions {
   /**
    * Told of every error an `onHijack` handler throws or rejects with, after the client got a 500
@@ -28,6 +29,10 @@ export function reportToConsole(error: Error): void {
   console.error(error);
 }
 
+/**
+ * Options of `hijacked.exchange(options)`: limits and deadlines of the exchange on a hijacked
+ * connection.
+ */
 export interface HijackedExchangeOptions {
   chunked?: ChunkedDecoderOptions;
   /** Largest response head (or 1xx head) sent, in bytes. Default 16384. */

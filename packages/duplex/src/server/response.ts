@@ -8,6 +8,7 @@ import { OutgoingBody } from '../io/outgoing.js';
 import { httpDate } from './date.js';
 import type { DuplexExchange } from './exchange.js';
 
+/** Options of `exchange.respond(status, fields, options)`. */
 export interface RespondOptions {
   reason?: string;
 }

@@ -14,6 +14,7 @@ import { Connection, type Handler } from './connection.js';
 
 export type { Handler } from './connection.js';
 
+/** Options of `createServer(handler, options)`: TLS, limits and timeouts. */
 export interface ServerOptions {
   /** Serve TLS with these options (key, cert, ...) instead of plain TCP. */
   tls?: TlsOptions;
