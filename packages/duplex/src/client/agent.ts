@@ -48,6 +48,16 @@ type Pooled = Duplex & { [kIdle]?: IdleState; unref?: () => void; ref?: () => vo
  * A keep-alive agent: per-origin pools of connections with a size limit and an idle timeout.
  * `request()` uses `defaultAgent` unless given another, or `agent: false` for a connection of
  * its own that closes after the exchange.
+ *
+ * @example
+ * ```ts
+ * import { Agent, request } from '@h1kit/duplex';
+ * const agent = new Agent({ maxConnectionsPerOrigin: 16, idleTimeout: 2000 });
+ * const exchange = request('http://127.0.0.1:8080/', { agent });
+ * const response = await exchange.response;
+ * for await (const chunk of response.body) process.stdout.write(chunk);
+ * await agent.close(); // idle connections now, busy ones once their exchange ends
+ * ```
  */
 export class Agent {
   readonly maxConnectionsPerOrigin: number;

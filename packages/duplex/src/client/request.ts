@@ -4,7 +4,19 @@ import { DuplexErrorCode } from '../errors.js';
 import { ClientExchange } from './client.js';
 import type { RequestOptions } from './options.js';
 
-/** Starts a full-duplex request; see `ClientExchange`. */
+/**
+ * Starts a full-duplex request; see `ClientExchange`.
+ *
+ * @example
+ * ```ts
+ * import { request } from '@h1kit/duplex';
+ * const exchange = request('http://127.0.0.1:8080/echo', { method: 'POST' });
+ * exchange.body.write('line 1\n');
+ * const response = await exchange.response; // the head; the request body may still be open
+ * exchange.body.end();
+ * for await (const chunk of response.body) process.stdout.write(chunk);
+ * ```
+ */
 export function request(url: string | URL, options: RequestOptions = {}): ClientExchange {
   const target = typeof url === 'string' ? parsedUrl(url) : url;
   if (target.protocol !== 'http:' && target.protocol !== 'https:') {

@@ -34,6 +34,18 @@ export type { RespondOptions } from './response.js';
  * while the handler writes the response returned by `respond()`, in either order, each with
  * backpressure. The exchange is over when both bodies are complete; the connection then carries
  * the next request (keep-alive) or closes.
+ *
+ * @example
+ * ```ts
+ * import { createServer } from '@h1kit/duplex';
+ * createServer(async (exchange) => {
+ *   exchange.setReadDeadline(Date.now() + 5000);
+ *   const out = exchange.respond(200, { 'Content-Type': 'text/plain' });
+ *   for await (const chunk of exchange.body) out.write(chunk); // echo while the body comes
+ *   out.end();
+ *   await exchange.done;
+ * });
+ * ```
  */
 export class DuplexExchange implements DeadlineOwner {
   readonly request: RequestHead;

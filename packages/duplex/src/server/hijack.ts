@@ -60,6 +60,19 @@ const installations = new WeakMap<Server, Installation>();
  * node:http reads any byte of their body; requests pipelined before them are answered by
  * node:http first. With no `match`, only enables `hijack(req, res)` inside 'request' listeners.
  * Call before the server accepts connections.
+ *
+ * @example
+ * ```ts
+ * import { createServer } from 'node:http';
+ * import { enableHijack } from '@h1kit/duplex';
+ * const server = createServer((req, res) => res.end('ordinary\n'));
+ * const control = enableHijack(server, (req) => req.url === '/echo', (hijacked) => {
+ *   const exchange = hijacked.exchange();
+ *   exchange.body.pipe(exchange.respond(200, { 'Content-Type': 'text/plain' }));
+ * });
+ * server.listen(8080);
+ * // on shutdown: server.close(); await control.close();
+ * ```
  */
 export function enableHijack(
   server: Server,
@@ -161,6 +174,21 @@ export function enableHijack(
  * on parsing the connection and the bytes it consumed cannot be given back exactly, so it throws
  * `H1Error` (`ERR_H1_HIJACK_UNSAFE`) instead of losing or duplicating any. Afterwards `res`
  * refuses every write (`ERR_H1_HIJACKED`).
+ *
+ * @example
+ * ```ts
+ * import { createServer } from 'node:http';
+ * import { enableHijack, hijack } from '@h1kit/duplex';
+ * const server = createServer((req, res) => {
+ *   if (req.url !== '/raw') return res.end('ordinary\n');
+ *   hijack(req, res).then(async ({ readWriter }) => {
+ *     const first = await readWriter.reader.readLine(); // body bytes: node:http read none
+ *     await readWriter.writer.write(Buffer.from('HTTP/1.1 204 No Content\r\n\r\n'));
+ *     await readWriter.writer.flush();
+ *   });
+ * });
+ * enableHijack(server);
+ * ```
  */
 export function hijack(req: IncomingMessage, res: ServerResponse): Promise<HijackedRequest> {
   const server = (req.socket as Socket & { server?: Server }).server;

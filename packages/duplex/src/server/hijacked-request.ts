@@ -56,6 +56,17 @@ type Use =
  * A request taken from node:http with its connection: the head as node:http parsed it, the
  * socket, and the bytes node:http read past the head. Use it Go's way through `readWriter`, or
  * as a full-duplex exchange through `exchange()`; the first one taken owns the connection.
+ *
+ * @example
+ * ```ts
+ * import { createServer } from 'node:http';
+ * import { enableHijack, type HijackedRequest } from '@h1kit/duplex';
+ * const server = createServer((req, res) => res.end());
+ * enableHijack(server, (req) => req.method === 'POST', (hijacked: HijackedRequest) => {
+ *   const exchange = hijacked.exchange({ readTimeout: 30_000 });
+ *   exchange.body.pipe(exchange.respond(200));
+ * });
+ * ```
  */
 export class HijackedRequest {
   readonly req: IncomingMessage;

@@ -69,6 +69,15 @@ const defaults = { ...DEFAULT_HEAD_LIMITS, headTimeout: 30_000, idleTimeout: 5_0
  * connection are timed. Unusable options throw `H1Error` here, not at the first request. It keeps `net.Server`'s
  * conventions: `listen()` in all its forms, `address()`, and the 'listening', 'connection',
  * 'error' and 'close' events, and it works under `node:cluster` as any `net.Server` does.
+ *
+ * @example
+ * ```ts
+ * import { H1Server } from '@h1kit/duplex';
+ * const server = new H1Server((exchange) => exchange.respond(204).end(), { idleTimeout: 10_000 });
+ * server.on('error', (error) => console.error(error));
+ * const address = await server.listen(0, '127.0.0.1');
+ * await server.close(); // exchanges in progress finish; close({ force: true }) cuts them
+ * ```
  */
 export class H1Server extends EventEmitter {
   /** The underlying net or tls server. */
@@ -220,7 +229,18 @@ export class H1Server extends EventEmitter {
   }
 }
 
-/** Creates an `H1Server`; see there. */
+/**
+ * Creates an `H1Server`; see there.
+ *
+ * @example
+ * ```ts
+ * import { createServer } from '@h1kit/duplex';
+ * const server = createServer((exchange) => {
+ *   exchange.body.pipe(exchange.respond(200, { 'Content-Type': 'text/plain' }));
+ * });
+ * const { port } = await server.listen(8080, '127.0.0.1');
+ * ```
+ */
 export function createServer(handler: Handler, options: ServerOptions = {}): H1Server {
   return new H1Server(handler, options);
 }
