@@ -14,7 +14,18 @@ import { ChunkedErrorCode as Code } from './errors.js';
 import { type ChunkedDecoderOptions, callback, DEFAULT_CHUNKED_LIMITS, limit } from './options.js';
 import { TrailerSection } from './trailer-section.js';
 
-/** What one `ChunkedDecoder.push` found in the bytes it was given. */
+/**
+ * What one `ChunkedDecoder.push` found in the bytes it was given.
+ *
+ * @example
+ * ```ts
+ * import { ChunkedDecoder, type ChunkedPushResult } from '@h1kit/chunked';
+ * const decoder = new ChunkedDecoder();
+ * const wire = new TextEncoder().encode('3\r\nabc\r\n0\r\n\r\nGET');
+ * const result: ChunkedPushResult = decoder.push(wire);
+ * // result.data: [abc], result.done: true, result.rest: 'GET', result.trailers: []
+ * ```
+ */
 export interface ChunkedPushResult {
   /** Chunk data found in this push, as views of the pushed bytes (never copies). */
   data: Uint8Array[];
@@ -51,6 +62,16 @@ for (let i = 0; i < 6; i++) HEX[0x41 + i] = HEX[0x61 + i] = 10 + i;
  * An incremental decoder of one chunked body: `push` takes bytes however they are cut and returns
  * views of the chunk data in them, never copies; `finish` throws if the stream ended inside the
  * body.
+ *
+ * @example
+ * ```ts
+ * import { ChunkedDecoder } from '@h1kit/chunked';
+ * const decoder = new ChunkedDecoder({ maxChunkSize: 1 << 20 });
+ * const wire = new TextEncoder().encode('5\r\nhello\r\n0\r\nExpires: 0\r\n\r\n');
+ * const { data, done, trailers } = decoder.push(wire);
+ * // data: [hello] (a view of wire), done: true, trailers: [['Expires', '0']]
+ * decoder.finish(); // throws ERR_H1_INCOMPLETE_CHUNKED_BODY had the body been cut short
+ * ```
  */
 export class ChunkedDecoder {
   private state = SIZE_FIRST;

@@ -39,6 +39,14 @@ const cachedLines: Uint8Array[] = new Array(LINE_CACHE).fill(CRLF);
  * array are left out. `chunkExt` pairs are written as `;name` or `;name=value`, the value as a
  * token when it is one, else as a quoted-string; a name that is not a token or a value with a
  * char outside HTAB, SP, VCHAR and obs-text throws `ERR_H1_INVALID_CHUNK_EXTENSION`.
+ *
+ * @example
+ * ```ts
+ * import { encodeChunk } from '@h1kit/chunked';
+ * const pieces = encodeChunk(new TextEncoder().encode('hello'));
+ * // ['5\r\n', hello, '\r\n']: write them in order, e.g. corked or with writev
+ * encodeChunk(new Uint8Array(0)); // []: never the last chunk by accident
+ * ```
  */
 export function encodeChunk(
   data: Uint8Array | readonly Uint8Array[],
@@ -108,6 +116,13 @@ function sizeLine(size: number, chunkExt: ChunkExt | undefined): Uint8Array {
 /**
  * The last chunk and the trailer section that ends the message: `0 CRLF`, the trailer fields
  * (any shape `@h1kit/headers` accepts, each name and value checked), then the empty line.
+ *
+ * @example
+ * ```ts
+ * import { encodeLastChunk } from '@h1kit/chunked';
+ * encodeLastChunk(); // '0\r\n\r\n'
+ * encodeLastChunk({ Expires: '0' }); // '0\r\nExpires: 0\r\n\r\n'
+ * ```
  */
 export function encodeLastChunk(trailers?: FieldInput): Uint8Array {
   const section = trailers === undefined ? EMPTY_SECTION : serializeFieldLines(trailers);

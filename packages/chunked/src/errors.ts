@@ -2,6 +2,18 @@
  * The codes `@h1kit/chunked` throws, all as `H1Error`. Faults inside a trailer section come from
  * `parseFieldLines` and keep the `@h1kit/headers` codes (`ERR_H1_INVALID_FIELD_LINE`,
  * `ERR_H1_TOO_MANY_FIELDS`); trailers given to the encoder are checked by `serializeFieldLines`.
+ *
+ * @example
+ * ```ts
+ * import { ChunkedDecoder, ChunkedErrorCode, H1Error } from '@h1kit/chunked';
+ * try {
+ *   new ChunkedDecoder({ maxChunkSize: 1024 }).push(new TextEncoder().encode('fffff\r\n'));
+ * } catch (error) {
+ *   if (error instanceof H1Error && error.code === ChunkedErrorCode.CHUNK_SIZE_TOO_LARGE) {
+ *     // answer 413 rather than 400
+ *   }
+ * }
+ * ```
  */
 export const ChunkedErrorCode = {
   /** chunk-size is not 1*HEXDIG: a sign, `0x`, whitespace around it, an empty size. */
@@ -27,4 +39,15 @@ export const ChunkedErrorCode = {
   INVALID_CHUNKED_OPTION: 'ERR_H1_INVALID_CHUNKED_OPTION',
 } as const;
 
+/**
+ * One of the `ChunkedErrorCode` values: the `code` of an `H1Error` this package throws.
+ *
+ * @example
+ * ```ts
+ * import { ChunkedErrorCode } from '@h1kit/chunked';
+ * function statusFor(code: ChunkedErrorCode): number {
+ *   return code === ChunkedErrorCode.CHUNK_SIZE_TOO_LARGE ? 413 : 400;
+ * }
+ * ```
+ */
 export type ChunkedErrorCode = (typeof ChunkedErrorCode)[keyof typeof ChunkedErrorCode];

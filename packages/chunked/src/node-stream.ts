@@ -5,13 +5,34 @@ import { ChunkedDecoder } from './decoder.js';
 import { encodeChunk, encodeLastChunk } from './encode.js';
 import { type ChunkedDecoderOptions, type ChunkedEncoderOptions, trailersOf } from './options.js';
 
-/** Stream options both adapters pass on to `Transform`. */
+/**
+ * Stream options both adapters pass on to `Transform`.
+ *
+ * @example
+ * ```ts
+ * import { ChunkedDecoderTransform, type StreamOptions } from '@h1kit/chunked';
+ * const streamOptions: StreamOptions = { highWaterMark: 65536, signal: AbortSignal.timeout(30e3) };
+ * const decoder = new ChunkedDecoderTransform({ ...streamOptions, maxTrailerFields: 16 });
+ * ```
+ */
 export type StreamOptions = Pick<
   TransformOptions,
   'highWaterMark' | 'readableHighWaterMark' | 'writableHighWaterMark' | 'signal'
 >;
 
-/** Bytes in, chunked transfer coding out; ending the writable side writes the last chunk. */
+/**
+ * Bytes in, chunked transfer coding out; ending the writable side writes the last chunk.
+ *
+ * @example
+ * ```ts
+ * import { createReadStream } from 'node:fs';
+ * import { pipeline } from 'node:stream/promises';
+ * import { ChunkedEncoderTransform } from '@h1kit/chunked';
+ * // After the head has been written to `socket`:
+ * const encoder = new ChunkedEncoderTransform({ trailers: { Expires: '0' } });
+ * await pipeline(createReadStream('access.log'), encoder, socket, { end: false });
+ * ```
+ */
 export class ChunkedEncoderTransform extends Transform {
   private readonly trailerOption: ChunkedEncoderOptions['trailers'];
 
@@ -43,6 +64,15 @@ export class ChunkedEncoderTransform extends Transform {
  * readable side ends, `trailers` is set and `'trailers'` is emitted first; the bytes after the
  * message, including any written later, collect in `rest`. A fault destroys the stream with the
  * decoder's `H1Error`, as does ending the writable side inside the message.
+ *
+ * @example
+ * ```ts
+ * import { ChunkedDecoderTransform } from '@h1kit/chunked';
+ * const decoder = new ChunkedDecoderTransform({ maxTrailerBytes: 4096 });
+ * decoder.on('trailers', (trailers: Array<[string, string]>) => console.log(trailers));
+ * decoder.on('end', () => console.log(decoder.rest.length)); // bytes of the next message
+ * body.pipe(decoder).pipe(destination);
+ * ```
  */
 export class ChunkedDecoderTransform extends Transform {
   /** The trailer fields, once the message has ended. */

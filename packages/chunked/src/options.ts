@@ -1,10 +1,29 @@
 import { DEFAULT_FIELD_SECTION_LIMITS, type FieldInput, H1Error } from '@h1kit/headers';
 import { ChunkedErrorCode } from './errors.js';
 
-/** A parsed chunk-ext: `[name]` or `[name, value]`, the value with any quoted-string undone. */
+/**
+ * A parsed chunk-ext: `[name]` or `[name, value]`, the value with any quoted-string undone.
+ *
+ * @example
+ * ```ts
+ * import { type ChunkExt, encodeChunk } from '@h1kit/chunked';
+ * const chunkExt: ChunkExt = [['sig', 'a1b2'], ['note', 'two words'], ['last']];
+ * encodeChunk(new TextEncoder().encode('hello'), chunkExt);
+ * // size line: '5;sig=a1b2;note="two words";last\r\n'
+ * ```
+ */
 export type ChunkExt = ReadonlyArray<readonly [name: string, value?: string | undefined]>;
 
-/** The limits of a `ChunkedDecoder`, each checked before memory or time is spent past it. */
+/**
+ * The limits of a `ChunkedDecoder`, each checked before memory or time is spent past it.
+ *
+ * @example
+ * ```ts
+ * import { ChunkedDecoder, type ChunkedLimits } from '@h1kit/chunked';
+ * const limits: ChunkedLimits = { maxChunkSize: 1 << 20, maxTrailerFields: 16, offset: 412 };
+ * const decoder = new ChunkedDecoder(limits); // error offsets count from the start of the stream
+ * ```
+ */
 export interface ChunkedLimits {
   /** Largest chunk-size accepted. Default and ceiling `Number.MAX_SAFE_INTEGER`. */
   maxChunkSize?: number;
@@ -21,6 +40,19 @@ export interface ChunkedLimits {
   offset?: number;
 }
 
+/**
+ * Options of a `ChunkedDecoder` and the decoder streams: the limits, and a chunk-ext callback.
+ *
+ * @example
+ * ```ts
+ * import { ChunkedDecoder, type ChunkedDecoderOptions } from '@h1kit/chunked';
+ * const options: ChunkedDecoderOptions = {
+ *   maxChunkExtBytes: 1024,
+ *   onChunkExt: (chunkExt, chunkSize) => console.log(chunkSize, chunkExt), // 5 [['sig', 'a1b2']]
+ * };
+ * new ChunkedDecoder(options).push(new TextEncoder().encode('5;sig=a1b2\r\nhello\r\n'));
+ * ```
+ */
 export interface ChunkedDecoderOptions extends ChunkedLimits {
   /**
    * Called with the extensions of each chunk once its chunk-size line is complete and valid,
@@ -29,7 +61,16 @@ export interface ChunkedDecoderOptions extends ChunkedLimits {
   onChunkExt?: (chunkExt: Array<[name: string, value?: string]>, chunkSize: number) => void;
 }
 
-/** The limits a `ChunkedDecoder` applies where its options name none. */
+/**
+ * The limits a `ChunkedDecoder` applies where its options name none.
+ *
+ * @example
+ * ```ts
+ * import { ChunkedDecoder, DEFAULT_CHUNKED_LIMITS } from '@h1kit/chunked';
+ * // A quarter of the default trailer section, the rest as default.
+ * new ChunkedDecoder({ maxTrailerBytes: DEFAULT_CHUNKED_LIMITS.maxTrailerBytes / 4 });
+ * ```
+ */
 export const DEFAULT_CHUNKED_LIMITS = {
   maxChunkSize: Number.MAX_SAFE_INTEGER,
   maxChunkExtBytes: 16384,
@@ -71,7 +112,17 @@ function describe(value: unknown): string {
   return value === null ? 'null' : typeof value;
 }
 
-/** Options of the chunked encoder stream adapters. */
+/**
+ * Options of the chunked encoder stream adapters.
+ *
+ * @example
+ * ```ts
+ * import { ChunkedEncoderStream, type ChunkedEncoderOptions } from '@h1kit/chunked';
+ * let bytes = 0;
+ * const options: ChunkedEncoderOptions = { trailers: () => ({ 'X-Body-Bytes': bytes }) };
+ * const encoder = new ChunkedEncoderStream(options); // trailers asked for after the last write
+ * ```
+ */
 export interface ChunkedEncoderOptions {
   /** The trailer fields to send, or a function asked for them once the last write is in. */
   trailers?: FieldInput | (() => FieldInput | undefined);

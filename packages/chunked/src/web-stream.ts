@@ -5,7 +5,16 @@ import { ChunkedDecoder } from './decoder.js';
 import { encodeChunk, encodeLastChunk } from './encode.js';
 import { type ChunkedDecoderOptions, type ChunkedEncoderOptions, trailersOf } from './options.js';
 
-/** Bytes in, chunked transfer coding out; closing the writable side writes the last chunk. */
+/**
+ * Bytes in, chunked transfer coding out; closing the writable side writes the last chunk.
+ *
+ * @example
+ * ```ts
+ * import { ChunkedEncoderStream } from '@h1kit/chunked';
+ * const chunked = payload.pipeThrough(new ChunkedEncoderStream({ trailers: { Expires: '0' } }));
+ * for await (const bytes of chunked) socket.write(bytes); // after the head
+ * ```
+ */
 export class ChunkedEncoderStream extends TransformStream<Uint8Array, Uint8Array> {
   constructor(
     options: ChunkedEncoderOptions = {},
@@ -39,6 +48,15 @@ interface Ending {
  * terminated: the readable side closes and later writes reject, so pipe into it with
  * `preventCancel: true` to keep the source for what follows. A fault errors both sides with the
  * decoder's `H1Error`, as does closing the writable side inside the message.
+ *
+ * @example
+ * ```ts
+ * import { ChunkedDecoderStream } from '@h1kit/chunked';
+ * const decoder = new ChunkedDecoderStream({ maxChunkSize: 1 << 20 });
+ * const body = wire.pipeThrough(decoder, { preventCancel: true });
+ * for await (const data of body) sink.write(data);
+ * console.log(decoder.trailers, decoder.rest.length); // known once body has closed
+ * ```
  */
 export class ChunkedDecoderStream extends TransformStream<Uint8Array, Uint8Array> {
   readonly #ending: Ending;

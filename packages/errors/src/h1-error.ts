@@ -30,7 +30,27 @@ registry[key] ??= H1ErrorClass;
  * The one error type of h1kit. Every rejection of input by any h1kit package is an `H1Error`
  * whose `code` is stable and documented (each package lists its own codes), so callers can branch
  * on it without parsing messages.
+ *
+ * @example
+ * ```ts
+ * import { H1Error } from '@h1kit/errors';
+ * try {
+ *   throw new H1Error('ERR_APP_BAD_RANGE', 'range ends before it starts', 6);
+ * } catch (error) {
+ *   if (error instanceof H1Error) console.log(error.code, error.offset); // ERR_APP_BAD_RANGE 6
+ * }
+ * ```
  */
 export const H1Error: typeof H1ErrorClass = registry[key];
-/** An `H1Error` instance: `code`, `offset` and the standard `message` and `cause`. */
+/**
+ * An `H1Error` instance: `code`, `offset` and the standard `message` and `cause`.
+ *
+ * @example
+ * ```ts
+ * import type { H1Error } from '@h1kit/errors';
+ * function describe(error: H1Error): string {
+ *   return `${error.code} at ${error.offset ?? '?'}: ${error.message}`;
+ * }
+ * ```
+ */
 export type H1Error = InstanceType<typeof H1ErrorClass>;

@@ -1,7 +1,21 @@
 // H1Error lives in @h1kit/errors, the one class body of h1kit; re-exported here as it always was.
 export { H1Error } from '@h1kit/errors';
 
-/** The codes `@h1kit/headers` throws. Other packages keep their own lists beside their code. */
+/**
+ * The codes `@h1kit/headers` throws. Other packages keep their own lists beside their code.
+ *
+ * @example
+ * ```ts
+ * import { H1Error, HeaderErrorCode, serializeResponseHead } from '@h1kit/headers';
+ * try {
+ *   serializeResponseHead(200, { 'X-Note': 'a\r\nSet-Cookie: x=1' });
+ * } catch (error) {
+ *   if (error instanceof H1Error && error.code === HeaderErrorCode.INVALID_FIELD_VALUE) {
+ *     // a CR or LF in a value: refuse the value, nothing reached the wire
+ *   }
+ * }
+ * ```
+ */
 export const HeaderErrorCode = {
   /** A field name given to a serializer is empty or holds a char that is not a tchar. */
   INVALID_FIELD_NAME: 'ERR_H1_INVALID_FIELD_NAME',

@@ -1,7 +1,16 @@
 import { H1Error, HeaderErrorCode } from './errors.js';
 import { writeHead } from './writer.js';
 
-/** One field value as callers give it: repeated fields come as an array. */
+/**
+ * One field value as callers give it: repeated fields come as an array.
+ *
+ * @example
+ * ```ts
+ * import { type FieldValue, serializeResponseHead } from '@h1kit/headers';
+ * const fields: Record<string, FieldValue> = { 'Content-Length': 5, 'Set-Cookie': ['a=1', 'b=2'] };
+ * serializeResponseHead(200, fields); // Set-Cookie written as two field lines
+ * ```
+ */
 export type FieldValue = string | number | readonly (string | number)[];
 
 /**
@@ -10,13 +19,33 @@ export type FieldValue = string | number | readonly (string | number)[];
  * `[name, value, name, value, ...]` array like `IncomingMessage.rawHeaders`.
  * Order, case and repetition are kept exactly as given (for an object, in JavaScript's own
  * property order, which puts integer-like names first).
+ *
+ * @example
+ * ```ts
+ * import { type FieldInput, serializeFieldLines } from '@h1kit/headers';
+ * const asObject: FieldInput = { Expires: '0' };
+ * const asPairs: FieldInput = new Map([['Expires', '0']]);
+ * const asFlat: FieldInput = ['Expires', '0'];
+ * serializeFieldLines(asFlat); // same bytes for all three: 'Expires: 0\r\n\r\n'
+ * ```
  */
 export type FieldInput =
   | Readonly<Record<string, FieldValue>>
   | Iterable<readonly [string, FieldValue]>
   | readonly string[];
 
-/** Receives field lines one at a time from `forEachField`. */
+/**
+ * Receives field lines one at a time from `forEachField`.
+ *
+ * @example
+ * ```ts
+ * import { type FieldVisitor, forEachField } from '@h1kit/headers';
+ * const names: string[] = [];
+ * const visitor: FieldVisitor = { field: (name) => names.push(name.toLowerCase()) };
+ * forEachField({ Host: 'example.com', Accept: ['text/html', 'text/plain'] }, visitor);
+ * // names: ['host', 'accept', 'accept']
+ * ```
+ */
 export interface FieldVisitor {
   field(name: string, value: string | number): void;
 }
@@ -25,6 +54,16 @@ export interface FieldVisitor {
  * Calls `visitor.field(name, value)` for every field line `fields` describes, in order; array
  * values give one call per element. Throws `H1Error` on an input of the wrong shape; names and
  * values are the visitor's to check.
+ *
+ * @example
+ * ```ts
+ * import { forEachField } from '@h1kit/headers';
+ * forEachField(['Host', 'example.com', 'Accept', 'text/html'], {
+ *   field(name, value) {
+ *     console.log(`${name}: ${value}`); // 'Host: example.com', then 'Accept: text/html'
+ *   },
+ * });
+ * ```
  */
 export function forEachField(fields: FieldInput, visitor: FieldVisitor): void {
   if (Array.isArray(fields)) {
@@ -103,6 +142,13 @@ function badValueType(name: string, value: unknown): never {
 /**
  * A field section on the wire: the field lines followed by the empty line that ends the
  * section, e.g. a trailer section. Throws `H1Error` on any invalid name or value.
+ *
+ * @example
+ * ```ts
+ * import { serializeFieldLines } from '@h1kit/headers';
+ * const trailers = serializeFieldLines({ 'Server-Timing': 'db;dur=53' });
+ * // 'Server-Timing: db;dur=53\r\n\r\n'
+ * ```
  */
 export function serializeFieldLines(fields: FieldInput): Uint8Array {
   return writeHead((writer) => {

@@ -10,6 +10,13 @@ import { CharClass, charClass, isOws } from './syntax.js';
  * - `length`: exactly `length` bytes follow the head;
  * - `chunked`: the chunked transfer coding frames the body;
  * - `close`: the body runs until the connection closes (responses only).
+ *
+ * @example
+ * ```ts
+ * import { type Framing, framing } from '@h1kit/headers';
+ * const body: Framing = framing({ headers: { 'Content-Length': '11' } });
+ * if (body.kind === 'length') console.log(body.length); // 11
+ * ```
  */
 export type Framing =
   | { readonly kind: 'none' }
@@ -20,6 +27,13 @@ export type Framing =
 /**
  * What `framing` decides from: the request method, the response status for a response, and the
  * field lines.
+ *
+ * @example
+ * ```ts
+ * import { type FramingInput, framing } from '@h1kit/headers';
+ * const input: FramingInput = { method: 'HEAD', status: 200, headers: { 'Content-Length': 512 } };
+ * framing(input); // { kind: 'none' }: a response to HEAD has no body
+ * ```
  */
 export interface FramingInput {
   /** Request method; for a response, the method of the request it answers. */
@@ -40,6 +54,14 @@ const CLOSE: Framing = Object.freeze({ kind: 'close' });
  * that two parsers could read differently (request smuggling): Transfer-Encoding together with
  * Content-Length, differing or malformed Content-Length values, chunked applied twice, a request
  * whose final transfer coding is not chunked, Transfer-Encoding in an HTTP/1.0 message.
+ *
+ * @example
+ * ```ts
+ * import { framing } from '@h1kit/headers';
+ * framing({ method: 'POST', headers: { 'Transfer-Encoding': 'chunked' } }); // { kind: 'chunked' }
+ * framing({ status: 200, headers: {} }); // { kind: 'close' }
+ * framing({ headers: { 'Content-Length': ['3', '4'] } }); // throws ERR_H1_INVALID_CONTENT_LENGTH
+ * ```
  */
 export function framing(input: FramingInput): Framing {
   const { method, status } = input;

@@ -1,7 +1,16 @@
 import { H1Error, HeaderErrorCode } from './errors.js';
 import { CharClass, charClass, describeChar } from './syntax.js';
 
-/** Limits `parseFieldLines` checks before it spends memory: bytes and field lines. */
+/**
+ * Limits `parseFieldLines` checks before it spends memory: bytes and field lines.
+ *
+ * @example
+ * ```ts
+ * import { type FieldSectionLimits, parseFieldLines } from '@h1kit/headers';
+ * const limits: FieldSectionLimits = { maxBytes: 4096, maxFields: 16, offset: 1024 };
+ * parseFieldLines(new TextEncoder().encode('Expires: 0\r\n\r\n'), limits);
+ * ```
+ */
 export interface FieldSectionLimits {
   /** Largest field section accepted, in bytes, the final empty line included. Default 16384. */
   maxBytes?: number;
@@ -11,7 +20,17 @@ export interface FieldSectionLimits {
   offset?: number;
 }
 
-/** The limits `parseFieldLines` applies where none are given: 16 KiB and 128 field lines. */
+/**
+ * The limits `parseFieldLines` applies where none are given: 16 KiB and 128 field lines.
+ *
+ * @example
+ * ```ts
+ * import { DEFAULT_FIELD_SECTION_LIMITS, parseFieldLines } from '@h1kit/headers';
+ * const bytes = new TextEncoder().encode('Expires: 0\r\n\r\n');
+ * // Twice the default room, the same field count.
+ * parseFieldLines(bytes, { maxBytes: 2 * DEFAULT_FIELD_SECTION_LIMITS.maxBytes });
+ * ```
+ */
 export const DEFAULT_FIELD_SECTION_LIMITS = { maxBytes: 16384, maxFields: 128 } as const;
 
 const CR = 0x0d;
@@ -24,6 +43,13 @@ const HTAB = 0x09;
  * Parses a complete field section (field lines, each ending in CRLF, then the empty line) such as
  * a trailer section. Strict: no obs-fold, no whitespace before the colon, no bare CR or LF, no
  * control characters, nothing after the empty line. Values are latin1 with OWS removed.
+ *
+ * @example
+ * ```ts
+ * import { parseFieldLines } from '@h1kit/headers';
+ * const bytes = new TextEncoder().encode('Expires: 0\r\nServer-Timing:  db;dur=53 \r\n\r\n');
+ * parseFieldLines(bytes); // [['Expires', '0'], ['Server-Timing', 'db;dur=53']]
+ * ```
  */
 export function parseFieldLines(
   bytes: Uint8Array,

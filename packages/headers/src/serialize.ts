@@ -4,10 +4,30 @@ import { type FieldInput, forEachField } from './fields.js';
 import { CharClass } from './syntax.js';
 import { writeHead } from './writer.js';
 
-/** The HTTP versions a serialized head may name. */
+/**
+ * The HTTP versions a serialized head may name.
+ *
+ * @example
+ * ```ts
+ * import { type HttpVersion, serializeRequestHead } from '@h1kit/headers';
+ * const version: HttpVersion = '1.0';
+ * serializeRequestHead('GET', '/', { Host: 'example.com' }, { version });
+ * // 'GET / HTTP/1.0\r\nHost: example.com\r\n\r\n'
+ * ```
+ */
 export type HttpVersion = '1.1' | '1.0';
 
-/** Options of `serializeResponseHead`. */
+/**
+ * Options of `serializeResponseHead`.
+ *
+ * @example
+ * ```ts
+ * import { type ResponseHeadOptions, serializeResponseHead } from '@h1kit/headers';
+ * const options: ResponseHeadOptions = { reason: 'Fine', version: '1.0' };
+ * serializeResponseHead(200, { 'Content-Length': 0 }, options);
+ * // 'HTTP/1.0 200 Fine\r\nContent-Length: 0\r\n\r\n'
+ * ```
+ */
 export interface ResponseHeadOptions {
   /** Reason phrase; defaults to the standard one for the status, or empty. */
   reason?: string;
@@ -15,7 +35,16 @@ export interface ResponseHeadOptions {
   version?: HttpVersion;
 }
 
-/** Options of `serializeRequestHead`. */
+/**
+ * Options of `serializeRequestHead`.
+ *
+ * @example
+ * ```ts
+ * import { type RequestHeadOptions, serializeRequestHead } from '@h1kit/headers';
+ * const options: RequestHeadOptions = { version: '1.0' };
+ * serializeRequestHead('HEAD', '/health', { Host: 'example.com' }, options);
+ * ```
+ */
 export interface RequestHeadOptions {
   /** HTTP-version of the request line; defaults to '1.1'. */
   version?: HttpVersion;
@@ -25,6 +54,13 @@ export interface RequestHeadOptions {
  * The bytes of a response head: status line, field lines and the empty line. Every part is
  * validated as it is written, and an `H1Error` leaves nothing behind: either the whole head is
  * returned or nothing is, so no input can put a CR or LF of its own on the wire.
+ *
+ * @example
+ * ```ts
+ * import { serializeResponseHead } from '@h1kit/headers';
+ * const head = serializeResponseHead(200, { 'Content-Length': 2 });
+ * // 'HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\n'
+ * ```
  */
 export function serializeResponseHead(
   status: number,
@@ -59,7 +95,16 @@ export function serializeResponseHead(
   });
 }
 
-/** The bytes of a request head: request line, field lines and the empty line. */
+/**
+ * The bytes of a request head: request line, field lines and the empty line.
+ *
+ * @example
+ * ```ts
+ * import { serializeRequestHead } from '@h1kit/headers';
+ * const head = serializeRequestHead('GET', '/index.html', { Host: 'example.com' });
+ * // 'GET /index.html HTTP/1.1\r\nHost: example.com\r\n\r\n'
+ * ```
+ */
 export function serializeRequestHead(
   method: string,
   target: string,

@@ -1,6 +1,14 @@
 /**
  * Character classes of RFC 9110 section 5.6 as one 256-entry table of bit flags, so that every
  * validator in h1kit is a single indexed load per byte or char code.
+ *
+ * @example
+ * ```ts
+ * import { CharClass, charClass } from '@h1kit/headers';
+ * const c = 0x22; // DQUOTE
+ * (charClass[c]! & CharClass.TCHAR) !== 0; // false: not in a token
+ * (charClass[c]! & CharClass.FIELD_CONTENT) !== 0; // true: allowed in a field value
+ * ```
  */
 export const CharClass = {
   /** tchar: may appear in a token (field names, methods, codings, chunk-ext names). */
@@ -17,6 +25,13 @@ export const CharClass = {
 
 /**
  * The `CharClass` bits of each of the 256 byte values: one table lookup per byte in the hot loops.
+ *
+ * @example
+ * ```ts
+ * import { CharClass, charClass } from '@h1kit/headers';
+ * const bytes = new TextEncoder().encode('/a?b=1');
+ * const isTarget = bytes.every((c) => (charClass[c]! & CharClass.TARGET) !== 0); // true
+ * ```
  */
 export const charClass: Uint8Array = buildTable();
 
@@ -40,7 +55,17 @@ function buildTable(): Uint8Array {
   return table;
 }
 
-/** True when `s` is a non-empty RFC 9110 token. */
+/**
+ * True when `s` is a non-empty RFC 9110 token.
+ *
+ * @example
+ * ```ts
+ * import { isToken } from '@h1kit/headers';
+ * isToken('gzip'); // true
+ * isToken('no space'); // false
+ * isToken(''); // false
+ * ```
+ */
 export function isToken(s: string): boolean {
   const n = s.length;
   if (n === 0) return false;
@@ -56,7 +81,16 @@ export function isOws(c: number): boolean {
   return c === 0x20 || c === 0x09;
 }
 
-/** Printable form of a char code for error messages. */
+/**
+ * Printable form of a char code for error messages.
+ *
+ * @example
+ * ```ts
+ * import { describeChar } from '@h1kit/headers';
+ * describeChar(0x3a); // "':'"
+ * describeChar(0x0a); // '0x0a'
+ * ```
+ */
 export function describeChar(c: number): string {
   return c >= 0x21 && c <= 0x7e
     ? `'${String.fromCharCode(c)}'`
