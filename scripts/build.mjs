@@ -1,6 +1,7 @@
 // Builds every package: esbuild bundles src/index.ts to dist/index.js (ESM) and dist/index.cjs
-// (CJS); tsc writes the declarations (.d.ts, ESM), copied as .d.cts for `require`. Packages build in dependency order because tsc resolves
-// @h1kit imports through the workspace links to the dependencies' dist/*.d.ts.
+// (CJS); tsc writes the declarations (.d.ts, ESM), copied as .d.cts for `require`. Packages build
+// in dependency order because tsc resolves @h1kit imports through the workspace links to the
+// dependencies' dist/*.d.ts.
 import { execFileSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';

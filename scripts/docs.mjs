@@ -1,16 +1,22 @@
-// `pnpm docs`: the TypeDoc API reference of every package into docs/api (HTML) and docs/api.json.
+// `pnpm docs`: the TypeDoc API reference of every package into docs/api (HTML) and docs/api.json;
+// the entry points are the workspace's packages, so a new one is documented without an edit here.
 // TypeDoc fails on any warning (typedoc.json). Then every export must have a doc comment (the run
 // fails naming those without), and each is checked for an `@example`: those without one are
 // listed, and with `--require-examples` they fail the run too.
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { root } from './packages.mjs';
+import { root, workspacePackages } from './packages.mjs';
 
 const requireExamples = process.argv.includes('--require-examples');
 execFileSync(
   process.execPath,
-  [join(root, 'node_modules/typedoc/bin/typedoc'), '--json', join(root, 'docs/api.json')],
+  [
+    join(root, 'node_modules/typedoc/bin/typedoc'),
+    ...workspacePackages().flatMap((pkg) => ['--entryPoints', join(pkg.dir, 'src/index.ts')]),
+    '--json',
+    join(root, 'docs/api.json'),
+  ],
   { cwd: root, stdio: 'inherit' },
 );
 
