@@ -17,6 +17,7 @@ export type { FieldPairs, FieldRecord, RequestHead, ResponseHead } from './io/me
 export type { OutgoingBody } from './io/outgoing.js';
 export type { Deadline, ExchangeInit, RespondOptions } from './server/exchange.js';
 export { DuplexExchange } from './server/exchange.js';
+export type { HijackCallOptions } from './server/hijack.js';
 export { enableHijack, hijack } from './server/hijack.js';
 export type { HijackControl } from './server/hijack-control.js';
 export type {

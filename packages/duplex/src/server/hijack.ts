@@ -12,7 +12,7 @@ import {
   type HijackOptions,
   reportToConsole,
 } from './hijacked-request.js';
-import { neutralize } from './hijacked-response.js';
+import { HeldResponse, neutralize } from './hijacked-response.js';
 import {
   canHandBack,
   closeIdleHandedBack,
@@ -32,6 +32,8 @@ import {
 
 interface Pending {
   res: ServerResponse | undefined;
+  /** `res` left answerable until the connection is taken (`keepResponse`). */
+  held: HeldResponse | undefined;
   /** llhttp's reading of the head: may the connection carry another request after this one? */
   keepAlive: boolean;
   resolve: (hijacked: HijackedRequest) => void;
@@ -173,7 +175,8 @@ export function enableHijack(
  * promise resolves with the socket and every unprocessed byte. Called later, node:http has gone
  * on parsing the connection and the bytes it consumed cannot be given back exactly, so it throws
  * `H1Error` (`ERR_H1_HIJACK_UNSAFE`) instead of losing or duplicating any. Afterwards `res`
- * refuses every write (`ERR_H1_HIJACKED`).
+ * refuses every write (`ERR_H1_HIJACKED`), unless `options.keepResponse` keeps it answerable
+ * until the connection is taken (for a framework whose hooks run after the hijack).
  *
  * @example
  * ```ts
@@ -190,7 +193,11 @@ export function enableHijack(
  * enableHijack(server);
  * ```
  */
-export function hijack(req: IncomingMessage, res: ServerResponse): Promise<HijackedRequest> {
+export function hijack(
+  req: IncomingMessage,
+  res: ServerResponse,
+  options: HijackCallOptions = {},
+): Promise<HijackedRequest> {
   const server = (req.socket as Socket & { server?: Server }).server;
   const installation = server ? installations.get(server) : undefined;
   if (!installation) {
@@ -208,10 +215,30 @@ export function hijack(req: IncomingMessage, res: ServerResponse): Promise<Hijac
   if ((req as MarkedRequest)[kPending]) {
     throw new H1Error(DuplexErrorCode.HIJACK_UNSAFE, 'this request is already hijacked');
   }
+  if (options.keepResponse && res.headersSent) {
+    throw new H1Error(
+      DuplexErrorCode.HIJACK_UNSAFE,
+      'hijack() with keepResponse after the response began: the connection already carries it',
+    );
+  }
+  const held = options.keepResponse ? new HeldResponse(res, req.socket) : undefined;
+  if (!held) neutralize(res);
   return new Promise((resolve, reject) => {
-    (req as MarkedRequest)[kPending] = { res, keepAlive: false, resolve, reject };
-    neutralize(res);
+    (req as MarkedRequest)[kPending] = { res, held, keepAlive: false, resolve, reject };
   });
+}
+
+/** Options of `hijack(req, res, options)`. */
+export interface HijackCallOptions {
+  /**
+   * Leave `res` answerable until the connection is taken through `exchange()`, `readWriter` or
+   * `socket`, as a framework needs whose hooks run after the hijack and may refuse the request
+   * (a 401, say). node:http reads nothing more of the connection, so such an answer says
+   * `Connection: close` and the connection closes gracefully after it; taking the connection
+   * afterwards throws `ERR_H1_HIJACKED` (`hijacked.answered` tells). Default false: `res` refuses
+   * every write at once.
+   */
+  keepResponse?: boolean;
 }
 
 function wrapParser(installation: Installation, socket: Socket): void {
@@ -224,6 +251,7 @@ function wrapParser(installation: Installation, socket: Socket): void {
       // A request the hand-over check refuses is answered there and never reaches the handler.
       req[kPending] = {
         res: undefined,
+        held: undefined,
         keepAlive,
         resolve: (hijacked) => hijacked.run(onHijack, installation.onError),
         reject: () => {},
@@ -262,10 +290,10 @@ function takeOver(
 ): void {
   const pending = req[kPending]!;
   req[kPending] = undefined;
-  const { res } = pending;
+  const { res, held } = pending;
   if (res) {
     installation.inflight.get(socket)?.delete(res);
-    detachResponse(res, socket);
+    if (!held) detachResponse(res, socket);
   }
   installation.connections.add(socket);
   const forget = (): void => installation.connections.delete(socket);
@@ -291,22 +319,35 @@ function takeOver(
     wrapParser(installation, socket);
   };
   const closing = (): boolean => installation.connections.isClosing;
+  // A request that cannot be served is refused on the wire, unless a held response already
+  // answered it: the connection then closes after that answer.
+  const refuseWith = (status: number, error: H1Error): void => {
+    if (held?.answered) {
+      pending.reject(error);
+      return;
+    }
+    held?.release();
+    refuse(socket, status);
+    pending.reject(error);
+  };
   const handOver = (): void => {
     socket.setTimeout(0);
     if (installation.connections.isClosing) {
-      refuse(socket, 503);
-      pending.reject(new H1Error(DuplexErrorCode.SERVER_CLOSING, 'the hijack is closing'));
+      refuseWith(503, new H1Error(DuplexErrorCode.SERVER_CLOSING, 'the hijack is closing'));
       return;
     }
     const checked = checkHijackedRequest(req, server);
     if ('status' in checked) {
-      refuse(socket, checked.status);
-      pending.reject(checked.error);
+      refuseWith(checked.status, checked.error);
       return;
     }
     const reusable = pending.keepAlive && canHandBack(server);
     pending.resolve(
-      new HijackedRequest(req, socket, head, checked, reusable ? giveBack : undefined, closing),
+      new HijackedRequest(req, socket, head, checked, {
+        giveBack: reusable ? giveBack : undefined,
+        closing,
+        held,
+      }),
     );
   };
   const earlier = installation.inflight.get(socket);

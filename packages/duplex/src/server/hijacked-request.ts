@@ -9,6 +9,7 @@ import type { RequestHead } from '../io/message.js';
 import { checkChunkedOptions, checkNumbers } from '../io/options.js';
 import { Wire } from '../io/wire.js';
 import { DuplexExchange } from './exchange.js';
+import type { HeldResponse } from './hijacked-response.js';
 import { answerFailure, runHandler } from './response.js';
 
 /** An `enableHijack` handler: what it throws or rejects with is answered 500 and reported. */
@@ -41,6 +42,14 @@ export interface HijackedExchangeOptions {
   readTimeout?: number;
   /** As the standalone server's `writeTimeout`: ms from now for the response. Default none. */
   writeTimeout?: number;
+}
+
+/** How a hijacked request is tied to the hijack that took it. */
+interface ConnectionLink {
+  /** Gives the connection back to node:http; absent when it may not carry another request. */
+  giveBack?: ((rest: Uint8Array) => void) | undefined;
+  closing?: () => boolean;
+  held?: HeldResponse | undefined;
 }
 
 const TIMES = ['readTimeout', 'writeTimeout'] as const;
@@ -79,6 +88,8 @@ export class HijackedRequest {
   private giveBack: ((rest: Uint8Array) => void) | undefined;
   /** Whether the hijack began closing: then no response promises keep-alive. */
   private readonly closing: (() => boolean) | undefined;
+  /** The ServerResponse, still answerable until the connection is taken (`keepResponse`). */
+  private held: HeldResponse | undefined;
   private use: Use = { kind: 'none' };
   /** The handler asked for `socket`: what it wrote there is unknown to us. */
   private raw = false;
@@ -89,16 +100,16 @@ export class HijackedRequest {
     socket: Socket,
     head: Uint8Array,
     checked: { request: RequestHead; framing: Framing },
-    giveBack?: (rest: Uint8Array) => void,
-    closing?: () => boolean,
+    link: ConnectionLink = {},
   ) {
     this.req = req;
     this.connection = socket;
     this.head = head;
     this.request = checked.request;
     this.framing = checked.framing;
-    this.giveBack = giveBack;
-    this.closing = closing;
+    this.giveBack = link.giveBack;
+    this.closing = link.closing;
+    this.held = link.held;
   }
 
   /**
@@ -106,6 +117,7 @@ export class HijackedRequest {
    * given back to node:http.
    */
   get socket(): Socket {
+    this.releaseHeld();
     this.giveBack = undefined;
     this.raw = true;
     return this.connection;
@@ -115,6 +127,7 @@ export class HijackedRequest {
   get readWriter(): ReadWriter {
     if (this.use.kind === 'readWriter') return this.use.readWriter;
     this.refuseIfTaken('readWriter');
+    this.releaseHeld();
     this.giveBack = undefined;
     const readWriter = recover(this.connection, this.head);
     this.use = { kind: 'readWriter', readWriter };
@@ -134,6 +147,7 @@ export class HijackedRequest {
     checkNumbers(options, TIMES);
     checkNumbers(options, LIMITS, 1);
     checkChunkedOptions(options.chunked);
+    this.releaseHeld();
     const wire = new Wire(this.connection, this.head);
     const exchange = new DuplexExchange({
       wire,
@@ -187,6 +201,13 @@ export class HijackedRequest {
   private failed(error: Error, onError: (error: Error) => void): void {
     this.giveBack = undefined;
     const use = this.use;
+    // Answered through the held ServerResponse: the connection closes after that answer.
+    if (this.held?.answered) {
+      this.handlerDone();
+      onError(error);
+      return;
+    }
+    this.releaseHeld();
     if (use.kind === 'exchange') answerFailure(use.exchange, error);
     else if (use.kind === 'none' && !this.raw) refuse(this.connection, 500);
     else this.connection.destroy();
@@ -198,6 +219,19 @@ export class HijackedRequest {
   handlerDone(): void {
     this.handlerSettled = true;
     if (this.use.kind === 'exchange') this.use.exchange.handlerDone();
+  }
+
+  /**
+   * Whether the request was already answered through its ServerResponse (hijacked with
+   * `keepResponse`, by a framework hook say): then nothing can take the connection.
+   */
+  get answered(): boolean {
+    return this.held?.answered === true;
+  }
+
+  private releaseHeld(): void {
+    this.held?.release();
+    this.held = undefined;
   }
 
   private refuseIfTaken(how: 'readWriter' | 'exchange'): void {

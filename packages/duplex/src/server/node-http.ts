@@ -172,3 +172,18 @@ export function requestArrived(server: Server, socket: Socket): void {
   (socket as HandedBack)[kHandedBack] = false;
   socket.setTimeout(server.timeout || 0);
 }
+
+/**
+ * node:http ends a connection after a `Connection: close` response with `socket.destroySoon()`,
+ * which destroys it as soon as the response is flushed. On a connection whose request body
+ * node:http never read, the peer may still be sending it, and bytes arriving at a destroyed
+ * socket make the kernel reset the connection under the answer. `end` replaces that call on this
+ * one socket until the returned function restores node:http's own.
+ */
+export function replaceDestroySoon(socket: Socket, end: () => void): () => void {
+  const target = socket as { destroySoon?: () => void };
+  target.destroySoon = end;
+  return () => {
+    delete target.destroySoon;
+  };
+}
