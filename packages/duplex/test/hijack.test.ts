@@ -26,6 +26,7 @@ import { upgradeRouting } from '../src/server/node-http.js';
 import {
   BOUND_MS,
   closeServer,
+  holdsWithin,
   httpServers,
   inTime,
   listen,
@@ -180,6 +181,63 @@ describe('enableHijack on a stock node:http server', () => {
       'HTTP/1.1 200 OK',
     ]);
     expect(text.indexOf('served')).toBeLessThan(text.indexOf('hijacked'));
+    client.close();
+  });
+
+  it('sends one 100 Continue when the request is hijacked in the listener after node:http sent its own', async () => {
+    // A regression: node:http answers Expect before emitting 'request', and the exchange of a
+    // hijack() made there sent a second 100 Continue on its first read of the body.
+    const server = httpServer((req, res) => {
+      hijack(req, res).then(async (hijacked) => {
+        const exchange = hijacked.exchange();
+        const body = (await collect(exchange.body)).toString();
+        exchange.respond(200, { 'Content-Length': body.length }).end(body);
+      });
+    });
+    enableHijack(server);
+    const port = await listen(server);
+    const client = await rawClient(port);
+    client.write('PUT / HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\nContent-Length: 5\r\n\r\n');
+    await client.until((t) => t.includes('100 Continue\r\n\r\n'));
+    client.write('hello');
+    const text = await client.until((t) => t.endsWith('hello'));
+    expect(statusLines(text)).toEqual(['HTTP/1.1 100 Continue', 'HTTP/1.1 200 OK']);
+    client.close();
+  });
+
+  it('sends the 100 Continue of a pipelined request hijacked in the listener once, after the earlier answer', async () => {
+    // node:http queues the 100 Continue of a request behind an unfinished response: it goes out
+    // once that response is done, and the exchange must neither repeat nor lose it.
+    let finishSlow: (() => void) | undefined;
+    const server = httpServer((req, res) => {
+      if (req.url === '/slow') {
+        finishSlow = () => res.end('slow');
+        return;
+      }
+      hijack(req, res).then(async (hijacked) => {
+        const exchange = hijacked.exchange();
+        const body = (await collect(exchange.body)).toString();
+        exchange.respond(200, { 'Content-Length': body.length }).end(body);
+      });
+    });
+    enableHijack(server);
+    const port = await listen(server);
+    const client = await rawClient(port);
+    client.write(
+      'GET /slow HTTP/1.1\r\nHost: x\r\n\r\nPUT /take HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\nContent-Length: 5\r\n\r\n',
+    );
+    expect(await holdsWithin(() => finishSlow !== undefined)).toBe(true);
+    // Not answered before the earlier response is done: it still holds the connection.
+    expect(client.text()).not.toContain('100 Continue');
+    finishSlow!();
+    await client.until((t) => t.includes('100 Continue\r\n\r\n'));
+    client.write('hello');
+    const text = await client.until((t) => t.endsWith('hello'));
+    expect(statusLines(text)).toEqual([
+      'HTTP/1.1 200 OK',
+      'HTTP/1.1 100 Continue',
+      'HTTP/1.1 200 OK',
+    ]);
     client.close();
   });
 

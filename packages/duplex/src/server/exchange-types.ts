@@ -21,6 +21,8 @@ export interface ExchangeInit {
    */
   closing?: () => boolean;
   chunked?: ChunkedDecoderOptions;
+  /** A 100 Continue already went out for this request (node:http sent it before a hijack). */
+  continued?: boolean;
   /** Send a Date field with every response that does not carry one. Default true. */
   sendDate?: boolean;
   /**

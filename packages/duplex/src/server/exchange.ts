@@ -84,7 +84,12 @@ export class DuplexExchange implements DeadlineOwner {
     this.onDone = init.onDone;
     const expect = fieldValueOf(init.request.rawFields, 'expect');
     if (expect !== undefined) {
-      this.expect = new ExpectContinue(expect, init.request.version, this.socket);
+      this.expect = new ExpectContinue(
+        expect,
+        init.request.version,
+        this.socket,
+        init.continued === true,
+      );
     }
     this.socket.once('close', this.onSocketClose);
     const framing = init.framing;

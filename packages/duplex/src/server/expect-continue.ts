@@ -19,15 +19,19 @@ export type ExpectState = 'waiting' | 'continued' | 'unmet';
 export class ExpectContinue {
   state: ExpectState;
 
-  /** `expect` is the request's Expect field, every value when it was sent more than once. */
+  /**
+   * `expect` is the request's Expect field, every value when it was sent more than once;
+   * `continued` says a 100 Continue already went out (node:http's, before a hijack).
+   */
   constructor(
     expect: string | string[],
     version: HttpVersion,
     private readonly socket: Duplex,
+    continued = false,
   ) {
     const continues =
       typeof expect === 'string' && expect.toLowerCase() === '100-continue' && version === '1.1';
-    this.state = continues ? 'waiting' : 'unmet';
+    this.state = !continues ? 'unmet' : continued ? 'continued' : 'waiting';
   }
 
   /** Sends 100 Continue if the client waits for it; `finalSent` says the final head went out. */

@@ -16,6 +16,7 @@ import { HeldResponse, neutralize } from './hijacked-response.js';
 import {
   canHandBack,
   closeIdleHandedBack,
+  continueSent,
   detachResponse,
   handBack,
   holdListener,
@@ -347,6 +348,7 @@ function takeOver(
         giveBack: reusable ? giveBack : undefined,
         closing,
         held,
+        continued: res !== undefined && continueSent(res),
       }),
     );
   };

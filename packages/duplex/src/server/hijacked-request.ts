@@ -50,6 +50,8 @@ interface ConnectionLink {
   giveBack?: ((rest: Uint8Array) => void) | undefined;
   closing?: () => boolean;
   held?: HeldResponse | undefined;
+  /** node:http already sent this request's 100 Continue. */
+  continued?: boolean;
 }
 
 const TIMES = ['readTimeout', 'writeTimeout'] as const;
@@ -90,6 +92,7 @@ export class HijackedRequest {
   private readonly closing: (() => boolean) | undefined;
   /** The ServerResponse, still answerable until the connection is taken (`keepResponse`). */
   private held: HeldResponse | undefined;
+  private readonly continued: boolean;
   private use: Use = { kind: 'none' };
   /** The handler asked for `socket`: what it wrote there is unknown to us. */
   private raw = false;
@@ -110,6 +113,7 @@ export class HijackedRequest {
     this.giveBack = link.giveBack;
     this.closing = link.closing;
     this.held = link.held;
+    this.continued = link.continued === true;
   }
 
   /**
@@ -156,6 +160,7 @@ export class HijackedRequest {
       keepAlive: this.giveBack !== undefined,
       closing: this.closing,
       chunked: options.chunked,
+      continued: this.continued,
       maxResponseHeadBytes: options.maxResponseHeadBytes,
       readTimeout: options.readTimeout,
       writeTimeout: options.writeTimeout,

@@ -83,6 +83,20 @@ export function releaseListener(server: Server, event: 'upgrade' | 'connect'): v
  * Unhooks a response from the connection it was assigned (`socket._httpMessage`), so that
  * node:http writes nothing more of it there; `detachSocket` is public, the assignment is not.
  */
+/**
+ * Whether node:http put a 100 Continue for `res` on the wire: it answers Expect itself, before
+ * the 'request' event, when the server has no 'checkContinue' listener. Written while an earlier
+ * pipelined response held the connection, it waits in the response's output queue instead. A
+ * line without these fields reads as not sent: a second 100 Continue is harmless (RFC 9110,
+ * section 15.2), a missing one leaves the client waiting.
+ */
+export function continueSent(res: ServerResponse): boolean {
+  const state = res as ServerResponse & { _sent100?: unknown; outputData?: unknown };
+  return (
+    state._sent100 === true && Array.isArray(state.outputData) && state.outputData.length === 0
+  );
+}
+
 export function detachResponse(res: ServerResponse, socket: Socket): void {
   if ((socket as Socket & { _httpMessage?: ServerResponse | null })._httpMessage === res) {
     res.detachSocket(socket);
