@@ -15,6 +15,7 @@ export { DuplexErrorCode } from './errors.js';
 export type { IncomingBody, IncomingBodyState } from './io/incoming.js';
 export type { FieldPairs, FieldRecord, RequestHead, ResponseHead } from './io/message.js';
 export type { OutgoingBody } from './io/outgoing.js';
+export { hideBodyFields } from './server/body-fields.js';
 export type { Deadline, ExchangeInit, RespondOptions } from './server/exchange.js';
 export { DuplexExchange } from './server/exchange.js';
 export type { HijackCallOptions } from './server/hijack.js';

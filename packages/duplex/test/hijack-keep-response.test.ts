@@ -8,6 +8,7 @@ import {
   enableHijack,
   H1Error,
   type HijackedRequest,
+  hideBodyFields,
   hijack,
 } from '@h1kit/duplex';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -138,5 +139,32 @@ describe('hijack with keepResponse', () => {
     expect(seen).toEqual([DuplexErrorCode.HIJACK_UNSAFE]);
     client.close();
     await sleep(0);
+  });
+});
+
+describe('hideBodyFields', () => {
+  it('hides the fields that announce a body from req.headers while the exchange keeps them all', async () => {
+    let seenWhileHidden: Record<string, unknown> | undefined;
+    const port = await server((req, _res, held) => {
+      const restore = hideBodyFields(req);
+      seenWhileHidden = { ...req.headers };
+      restore();
+      held.then(async (hijacked) => {
+        const exchange = hijacked.exchange();
+        let body = '';
+        for await (const piece of exchange.body) body += Buffer.from(piece).toString();
+        const answer = `${req.headers['content-type']} ${body}`;
+        exchange.respond(200, { 'Content-Length': answer.length }).end(answer);
+      });
+    });
+    const client = await rawClient(port);
+    client.write(
+      'POST /held HTTP/1.1\r\nHost: x\r\nContent-Type: text/x1\r\nTransfer-Encoding: chunked\r\nX-Other: kept\r\n\r\n3\r\nabc\r\n0\r\n\r\n',
+    );
+    const text = await client.until((t) => t.endsWith('text/x1 abc'));
+    expect(statusLines(text)).toEqual(['HTTP/1.1 200 OK']);
+    expect(text).toContain('\r\nContent-Length: 11\r\n');
+    expect(seenWhileHidden).toEqual({ host: 'x', 'x-other': 'kept' });
+    client.close();
   });
 });

@@ -6,6 +6,7 @@ import {
   H1Error,
   type HijackedExchangeOptions,
   type HijackedRequest,
+  hideBodyFields,
   hijack,
 } from '@h1kit/duplex';
 import type {
@@ -17,7 +18,6 @@ import type {
   RouteShorthandOptions,
 } from 'fastify';
 import { hooksOf } from './fastify-internals.js';
-import { hideFraming, restoreFraming } from './framing-fields.js';
 
 // How a duplex route runs. fastify routes a request synchronously inside node:http's 'request'
 // event and calls the first onRequest hook there: the plugin's. For a duplex route it hijacks
@@ -95,6 +95,10 @@ export interface H1kitFastifyOptions {
 
 const kDuplex = Symbol('h1kit.fastify.duplex');
 const held = new WeakMap<IncomingMessage, Promise<HijackedRequest>>();
+// fastify parses a body when a request announces one; a duplex route's body is its exchange's.
+// Its body fields are hidden from fastify's body step alone, from the route's last preParsing
+// hook to the plugin's preValidation hook: every hook before and after sees them.
+const hiddenFields = new WeakMap<IncomingMessage, () => void>();
 
 const ignore = (): void => {};
 
@@ -121,7 +125,11 @@ function select(request: FastifyRequest, reply: FastifyReply, done: (error?: Err
 
 /** The plugin's preValidation hook, first of every context: the body step is over. */
 function restore(request: FastifyRequest, _reply: FastifyReply, done: () => void): void {
-  restoreFraming(request.raw);
+  const restoreFields = hiddenFields.get(request.raw);
+  if (restoreFields) {
+    hiddenFields.delete(request.raw);
+    restoreFields();
+  }
   done();
 }
 
@@ -132,7 +140,7 @@ function hide(
   payload: unknown,
   done: (error: null, payload: unknown) => void,
 ): void {
-  hideFraming(request.raw);
+  hiddenFields.set(request.raw, hideBodyFields(request.raw));
   done(null, payload);
 }
 
