@@ -1,1 +1,15 @@
-export {};
+/**
+ * Full-duplex routes for express 5: the handler reads the request body while it writes the
+ * response, after the route's middleware (auth, logging) has run, async or not.
+ *
+ * @packageDocumentation
+ * @module @h1kit/express
+ */
+export type {
+  DuplexHandler,
+  DuplexMethod,
+  DuplexRoute,
+  ExpressDuplex,
+  H1kitExpressOptions,
+} from './integration.js';
+export { h1kitExpress } from './integration.js';
