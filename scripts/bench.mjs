@@ -9,7 +9,10 @@ import { root, workspacePackages } from './packages.mjs';
 
 // --baseline <rev>: each benchmark is also bundled from a checkout of <rev>, and a benchmark that
 // knows how (duplex's echo) runs that commit's servers beside this tree's, in the same rounds.
-const args = process.argv.slice(2);
+// --quick: fewer and shorter rounds (H1_BENCH_ROUNDS=2, H1_BENCH_SECONDS=1 unless set), for a
+// look at the figures rather than a measurement to quote.
+const quick = process.argv.includes('--quick');
+const args = process.argv.slice(2).filter((arg) => arg !== '--quick');
 const at = args.indexOf('--baseline');
 const baseline = at === -1 ? undefined : args[at + 1];
 if (at !== -1 && !baseline) throw new Error('--baseline needs a commit');
@@ -74,6 +77,10 @@ for (const file of files) {
   const outfile = join(out, name);
   await bundle(file, outfile, alias);
   const env = { ...process.env };
+  if (quick) {
+    env.H1_BENCH_ROUNDS ??= '2';
+    env.H1_BENCH_SECONDS ??= '1';
+  }
   const old = baselineRoot && join(baselineRoot, relative(root, file));
   if (old && existsSync(old)) {
     env.H1_BENCH_BASELINE = join(out, `baseline-${name}`);

@@ -16,7 +16,12 @@ const probes = {
   '@h1kit/chunked': 'ChunkedDecoder',
   '@h1kit/bufio': 'BufferedReader',
   '@h1kit/duplex': 'createServer',
+  '@h1kit/fastify': 'h1kitFastify',
+  '@h1kit/express': 'h1kitExpress',
+  h1kit: 'main',
 };
+// The frameworks the integrations plug into, as their users have them (peer dependencies).
+const peers = ['fastify@5.12.8', 'express@5.3.0', '@types/express@5.0.6'];
 // A tarball holds what a user runs and reads, nothing of the sources, tests or benchmarks.
 const allowed = /^package\/(dist\/.+|README\.md|LICENSE|package\.json)$/;
 
@@ -66,10 +71,11 @@ try {
     join(project, 'package.json'),
     JSON.stringify({ name: 'h1kit-scratch', private: true, version: '0.0.0' }),
   );
-  // The tarballs satisfy each other's @h1kit dependencies, so nothing comes from the registry.
+  // The tarballs satisfy each other's @h1kit dependencies; only the frameworks come from the
+  // registry.
   run(
     'npm',
-    ['install', '--no-audit', '--no-fund', '--offline', ...packages.map((pkg) => pkg.tarball)],
+    ['install', '--no-audit', '--no-fund', ...peers, ...packages.map((pkg) => pkg.tarball)],
     project,
   );
 

@@ -5,6 +5,7 @@
  * @packageDocumentation
  * @module @h1kit/express
  */
+export { H1Error } from '@h1kit/duplex';
 export type {
   DuplexHandler,
   DuplexMethod,

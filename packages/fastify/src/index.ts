@@ -8,6 +8,7 @@
  */
 import type { DuplexRouteOptions } from './plugin.js';
 
+export { H1Error } from '@h1kit/duplex';
 export type { DuplexHandler, DuplexRouteOptions, H1kitFastifyOptions } from './plugin.js';
 export { h1kitFastify, h1kitFastify as default } from './plugin.js';
 
