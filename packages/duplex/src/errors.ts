@@ -1,6 +1,22 @@
 import { H1Error } from '@h1kit/headers';
 
-/** The codes `@h1kit/duplex` throws or fails streams with, beside those of headers and chunked. */
+/**
+ * The codes `@h1kit/duplex` throws or fails streams with, beside those of headers and chunked,
+ * as the `code` of an `H1Error`. Where Node's own error is behind one (a refused connect, a TLS
+ * failure), it is the `cause`.
+ *
+ * @example
+ * ```ts
+ * import { DuplexErrorCode, H1Error, request } from '@h1kit/duplex';
+ * try {
+ *   await request('http://127.0.0.1:9/', { connectTimeout: 2_000 }).response; // nothing listens
+ * } catch (error) {
+ *   if (error instanceof H1Error && error.code === DuplexErrorCode.CONNECT_FAILED) {
+ *     console.log((error.cause as NodeJS.ErrnoException).code); // 'ECONNREFUSED'
+ *   }
+ * }
+ * ```
+ */
 export const DuplexErrorCode = {
   /** A head llhttp could not parse (the message names llhttp's own code). */
   INVALID_HEAD: 'ERR_H1_INVALID_HEAD',
@@ -10,9 +26,15 @@ export const DuplexErrorCode = {
   BODY_TOO_LONG: 'ERR_H1_BODY_TOO_LONG',
   /** The body ended before the Content-Length sent was reached. */
   BODY_TOO_SHORT: 'ERR_H1_BODY_TOO_SHORT',
-  /** A body byte was written for a message that has none (HEAD, 204, 304). */
+  /**
+   * A body byte was written for a message that has none (HEAD, 204, 304), or for a client request
+   * made without a body (a GET, unless `body: true`).
+   */
   BODY_NOT_ALLOWED: 'ERR_H1_BODY_NOT_ALLOWED',
-  /** `respond()` was called twice, or after the exchange was given up. */
+  /**
+   * `respond()` was called twice, or after the exchange was given up; `informational()` after the
+   * final head; `detach()` other than once after a 101 or a 2xx to CONNECT.
+   */
   ALREADY_RESPONDED: 'ERR_H1_ALREADY_RESPONDED',
   /** Something that needs the response (`responseStream`) was used before `respond()`. */
   NOT_RESPONDED: 'ERR_H1_NOT_RESPONDED',
@@ -27,8 +49,9 @@ export const DuplexErrorCode = {
   /** The response was not complete by its write deadline (`writeTimeout`, `setWriteDeadline`). */
   WRITE_TIMEOUT: 'ERR_H1_WRITE_TIMEOUT',
   /**
-   * An option of createServer, exchange() or request() that cannot be used: a time or a limit
-   * that is negative, NaN, infinite or not a number. Thrown where the option is given.
+   * An option of createServer, new Agent(), exchange() or request() that cannot be used: a time
+   * or a limit that is negative, NaN, infinite or not a number. Thrown where the option is given.
+   * Also `enableHijack` called twice on one server, or given a `match` without `onHijack`.
    */
   INVALID_OPTION: 'ERR_H1_INVALID_OPTION',
   /** A deadline that is neither a Date, a finite number of ms since the epoch, nor null. */
@@ -39,7 +62,11 @@ export const DuplexErrorCode = {
   HIJACK_UNSAFE: 'ERR_H1_HIJACK_UNSAFE',
   /** enableHijack's control is closing: a request it would have taken was answered 503. */
   SERVER_CLOSING: 'ERR_H1_SERVER_CLOSING',
-  /** A ServerResponse method was called after its request was hijacked. */
+  /**
+   * A ServerResponse method was called after its request was hijacked; or a hijacked connection
+   * was asked for a second way (`readWriter` after `exchange()`, or the reverse), or after a
+   * `keepResponse` hijack had already answered through the ServerResponse.
+   */
   HIJACKED: 'ERR_H1_HIJACKED',
   /** An HTTP/1.1 request without Host (RFC 9112 section 3.2). */
   MISSING_HOST: 'ERR_H1_MISSING_HOST',

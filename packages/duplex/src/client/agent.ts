@@ -4,7 +4,19 @@
 import type { Duplex } from 'node:stream';
 import { checkNumbers } from '../io/options.js';
 
-/** Options of `new Agent(options)`: pool sizes and idle timeout. */
+/**
+ * Options of `new Agent(options)`: pool sizes and idle timeout. Each is checked by the
+ * constructor (`ERR_H1_INVALID_OPTION` for a negative, NaN or infinite value).
+ *
+ * @example
+ * ```ts
+ * import { Agent, type AgentOptions, request } from '@h1kit/duplex';
+ * // at most 8 connections to the backend; a 9th request at once waits for one to come free
+ * const options: AgentOptions = { maxConnectionsPerOrigin: 8, idleTimeout: 1_000 };
+ * const backend = new Agent(options);
+ * const response = await request('http://127.0.0.1:8080/health', { agent: backend }).response;
+ * ```
+ */
 export interface AgentOptions {
   /** Connections open at once per origin, busy and idle together; requests beyond wait. Default 256. */
   maxConnectionsPerOrigin?: number;
@@ -73,7 +85,10 @@ export class Agent {
     this.idleTimeout = options.idleTimeout ?? 4_000;
   }
 
-  /** Connections open per origin key, idle and busy. */
+  /**
+   * Connections open per origin key, idle and busy: a snapshot, for metrics and tests. The key is
+   * the origin (`http://127.0.0.1:8080`), with the TLS options' identity added for https:.
+   */
   get connections(): Map<string, { busy: number; idle: number }> {
     const counts = new Map<string, { busy: number; idle: number }>();
     for (const [key, pool] of this.pools) {
@@ -230,5 +245,18 @@ export class Agent {
   }
 }
 
-/** The agent `request()` uses unless told otherwise. */
+/**
+ * The agent `request()` uses unless given `agent`: one pool per origin for the whole process,
+ * with the `Agent` defaults (256 connections per origin, 4 s idle timeout). Its idle connections
+ * do not keep the process alive.
+ *
+ * @example
+ * ```ts
+ * import { defaultAgent, request } from '@h1kit/duplex';
+ * const response = await request('http://127.0.0.1:8080/').response;
+ * for await (const chunk of response.body) process.stdout.write(chunk);
+ * defaultAgent.connections; // Map { 'http://127.0.0.1:8080' => { busy: 0, idle: 1 } }
+ * await defaultAgent.close(); // at shutdown: from now on it keeps no connection
+ * ```
+ */
 export const defaultAgent = new Agent();

@@ -35,11 +35,27 @@ type Writing = 'waiting' | 'expecting' | 'body' | 'done' | 'refused';
  * A full-duplex HTTP/1.1 client exchange: the request head goes out as soon as a connection is
  * there, `body` takes the request body, and `response` resolves as soon as the response head
  * arrives, so the response body can be read while the request body is still being written.
- * Interim responses (100, 103) are emitted as 'informational'. When both bodies are complete the
- * connection goes back to its agent's pool if the response let it stay open (else it closes), or
- * it is handed over whole by `hijack()`.
+ * Interim responses (100, 103) are emitted as 'informational' with their `ResponseHead`. When
+ * both bodies are complete the connection goes back to its agent's pool if the response let it
+ * stay open (else it closes), or it is handed over whole by `hijack()`. Made by `request()`.
+ *
+ * @example
+ * ```ts
+ * import { request } from '@h1kit/duplex';
+ * const exchange = request('http://127.0.0.1:8080/upload', { method: 'PUT' });
+ * exchange.on('informational', (head) => console.log(head.status, head.headers.link)); // 103
+ * exchange.body.end('payload'); // chunked: the headers gave no Content-Length
+ * const response = await exchange.response;
+ * console.log(response.status, response.headers['content-type']);
+ * for await (const chunk of response.body) process.stdout.write(chunk);
+ * ```
  */
 export class ClientExchange extends EventEmitter implements ConnectionEvents {
+  /**
+   * Resolves with the final response as soon as its head has arrived, the request body possibly
+   * still open; rejects with an `H1Error` when the exchange fails before that (connect, TLS,
+   * timeouts, a malformed head, `signal`, `destroy()`).
+   */
   readonly response: Promise<ClientResponse>;
   private connection: ClientConnection | undefined;
   private readonly options: RequestOptions;
@@ -100,8 +116,21 @@ export class ClientExchange extends EventEmitter implements ConnectionEvents {
   }
 
   /**
-   * The request body. A request without one has it already ended, and made only when asked for:
-   * such a request's head goes straight to the socket, with no stream behind it.
+   * The request body, a Node `Writable`: written while the response is read, with backpressure
+   * from the socket; `end()` sends the last chunk (chunked) or checks the Content-Length. A request
+   * without one has it already ended, and made only when asked for: such a request's head goes
+   * straight to the socket, with no stream behind it, and a `write()` throws
+   * `ERR_H1_BODY_NOT_ALLOWED`.
+   *
+   * @example
+   * ```ts
+   * import { once } from 'node:events';
+   * const exchange = request('http://127.0.0.1:8080/ingest', { method: 'POST' });
+   * for (const record of records) {
+   *   if (!exchange.body.write(`${JSON.stringify(record)}\n`)) await once(exchange.body, 'drain');
+   * }
+   * exchange.body.end();
+   * ```
    */
   get body(): OutgoingBody {
     this.requestBody ??= this.endedBody();
@@ -145,7 +174,20 @@ export class ClientExchange extends EventEmitter implements ConnectionEvents {
    * Takes the connection over once the response head has arrived (a 101 Switching Protocols, a
    * CONNECT tunnel, or any protocol of your own after the head): resolves with the socket and
    * the bytes already read past the head. The exchange stops reading and writing; the
-   * connection leaves its agent.
+   * connection leaves its agent. Rejects as `response` does.
+   *
+   * @example
+   * ```ts
+   * import { request } from '@h1kit/duplex';
+   * const exchange = request('http://127.0.0.1:8080/chat', {
+   *   headers: { Connection: 'Upgrade', Upgrade: 'chat' }, // an Upgrade request has no body
+   * });
+   * const { socket, head, response } = await exchange.hijack();
+   * if (response.status === 101) {
+   *   // `head`: the new protocol's first bytes, already read; the rest comes from `socket`
+   *   socket.write('hello\n');
+   * } else socket.destroy();
+   * ```
    */
   async hijack(): Promise<{ socket: Duplex; head: Uint8Array; response: ResponseHead }> {
     const response = await this.response;
@@ -162,6 +204,11 @@ export class ClientExchange extends EventEmitter implements ConnectionEvents {
     return { socket, head, response };
   }
 
+  /**
+   * Gives the exchange up: the connection is destroyed (never pooled), and `response`, both
+   * bodies and whatever else is pending fail with `error`, or `ERR_H1_CONNECTION_CLOSED` without
+   * one. Nothing happens once the exchange is over.
+   */
   destroy(error?: Error): void {
     this.finish(error ?? connectionClosed('request destroyed'));
   }

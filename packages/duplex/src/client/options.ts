@@ -6,10 +6,31 @@ import { DuplexErrorCode } from '../errors.js';
 import { checkChunkedOptions, checkNumbers } from '../io/options.js';
 import type { Agent } from './agent.js';
 
-/** Options of `request(url, options)`: method, fields, body, agent, timeouts and signal. */
+/**
+ * Options of `request(url, options)`: method, fields, body, agent, timeouts and signal. Times and
+ * limits are checked when the request is made (`ERR_H1_INVALID_OPTION`), before anything
+ * connects.
+ *
+ * @example
+ * ```ts
+ * import { type RequestOptions, request } from '@h1kit/duplex';
+ * const options: RequestOptions = {
+ *   method: 'POST',
+ *   headers: { 'Content-Type': 'application/json', 'Content-Length': 13 },
+ *   expectContinue: true, // the body waits for 100 Continue (or 1 s)
+ *   headTimeout: 5_000,
+ *   signal: AbortSignal.timeout(30_000),
+ * };
+ * request('http://127.0.0.1:8080/items', options).body.end('{"name":"ab"}');
+ * ```
+ */
 export interface RequestOptions {
   /** Standard methods are sent upper-cased (`get` goes as GET), others exactly as given. */
   method?: string;
+  /**
+   * The request's fields, in any shape `@h1kit/headers` takes. Host is added from the URL unless
+   * given, and so is a Basic Authorization for `user:password@` in the URL.
+   */
   headers?: FieldInput;
   /**
    * Whether the request has a body. Default: yes, except for GET, HEAD, OPTIONS, TRACE, DELETE
@@ -46,6 +67,7 @@ export interface RequestOptions {
   maxRequestHeadBytes?: number;
   /** Most field lines in a response head. Default 128. */
   maxFields?: number;
+  /** Limits of the chunked decoder for the response body: chunk-size, chunk-ext, trailers. */
   chunked?: ChunkedDecoderOptions;
 }
 

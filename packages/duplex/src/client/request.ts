@@ -5,7 +5,11 @@ import { ClientExchange } from './client.js';
 import type { RequestOptions } from './options.js';
 
 /**
- * Starts a full-duplex request; see `ClientExchange`.
+ * Starts a full-duplex request; see `ClientExchange`. Returns at once: the connection (pooled by
+ * the agent) and the response come later, through `exchange.response`. Throws `H1Error` for a URL
+ * that is not http: or https: (`ERR_H1_INVALID_URL`), an unusable option, or a head the
+ * serializer refuses; a string that does not parse as a URL throws the `URL` constructor's
+ * `TypeError`.
  *
  * @example
  * ```ts

@@ -12,7 +12,17 @@ import {
 
 /**
  * The final response to a `request()`: its head, and its body, readable while the request body is
- * still being written.
+ * still being written. Any status is a response: a 404 or a 500 resolves, it does not reject.
+ *
+ * @example
+ * ```ts
+ * import { type ClientResponse, request } from '@h1kit/duplex';
+ * const response: ClientResponse = await request('http://127.0.0.1:8080/report').response;
+ * if (response.status !== 200) throw new Error(`${response.status} ${response.reason}`);
+ * let text = '';
+ * for await (const chunk of response.body) text += chunk;
+ * console.log(response.trailers); // after a chunked body: e.g. [['Server-Timing', 'db;dur=53']]
+ * ```
  */
 export interface ClientResponse extends ResponseHead {
   /** The decoded response body. */

@@ -22,6 +22,17 @@ export interface IncomingBodyOptions {
  * Where a body is: `open` while bytes may still come; `complete` once every byte arrived (the
  * stream may still hold unread data); `failed` when the wire broke it (a malformed chunk, a lost
  * connection); `destroyed` when its reader gave up first, which only means the rest is not read.
+ * Tells a handler, after its read loop, whether the connection can still carry another message.
+ *
+ * @example
+ * ```ts
+ * import { createServer, type IncomingBodyState } from '@h1kit/duplex';
+ * createServer(async (exchange) => {
+ *   for await (const chunk of exchange.body) if (chunk.includes(0)) break; // gives up the rest
+ *   const state: IncomingBodyState = exchange.body.state; // 'complete', or 'destroyed' after break
+ *   exchange.respond(state === 'complete' ? 204 : 400).end(); // 400 says Connection: close
+ * });
+ * ```
  */
 export type IncomingBodyState = 'open' | 'complete' | 'failed' | 'destroyed';
 
@@ -32,11 +43,28 @@ type Listener = Parameters<Readable['on']>[1];
 /**
  * A message body as a Node Readable, decoded from the wire as it arrives: Content-Length bodies
  * are passed through as views of the socket's own buffers, chunked ones through the zero-copy
- * decoder. When the reader falls behind, the wire (and so the socket) is paused; a slow reader
- * holds at most the stream's high-water mark plus one socket read. Piped into an `OutgoingBody`,
- * it is spliced (see splice.ts).
+ * decoder, so what is read is the payload, never chunk-size lines or the trailer section. When
+ * the reader falls behind, the wire (and so the socket) is paused; a slow reader holds at most
+ * the stream's high-water mark plus one socket read. Piped into an `OutgoingBody`, it is spliced:
+ * the decoded views go straight to the other body's framing. It is `exchange.body` on a server and
+ * `response.body` on a client; a body that breaks its framing fails with an `H1Error`.
+ *
+ * @example
+ * ```ts
+ * import { createServer, type IncomingBody } from '@h1kit/duplex';
+ * async function readJson(body: IncomingBody): Promise<unknown> {
+ *   const parts: Buffer[] = [];
+ *   for await (const chunk of body) parts.push(chunk);
+ *   return JSON.parse(Buffer.concat(parts).toString('utf8'));
+ * }
+ * createServer(async (exchange) => {
+ *   const value = await readJson(exchange.body); // rejects on a malformed chunked body
+ *   exchange.respond(200, { 'Content-Type': 'application/json' }).end(JSON.stringify(value));
+ * });
+ * ```
  */
 export class IncomingBody extends Readable implements WireConsumer {
+  /** Where the body is: open, complete, failed or destroyed (see `IncomingBodyState`). */
   state: IncomingBodyState = 'open';
   /** Trailer fields, filled when a chunked body ends (also emitted as 'trailers'). */
   trailers: FieldPairs = [];

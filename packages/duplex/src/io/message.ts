@@ -7,17 +7,62 @@ import {
 } from '@h1kit/headers';
 import type { ParsedHead } from './llhttp.js';
 
-/** Field lines as received: order, case and repetition kept. */
+/**
+ * Field lines as received: `[name, value]` pairs with order, case and repetition kept, for code
+ * that must see the head as sent (a proxy, a signature over the fields).
+ *
+ * @example
+ * ```ts
+ * import { createServer, type FieldPairs } from '@h1kit/duplex';
+ * createServer((exchange) => {
+ *   const fields: FieldPairs = exchange.request.fields; // [['Host', 'example.com'], ...]
+ *   const cookies = fields.filter(([name]) => name.toLowerCase() === 'cookie').map(([, v]) => v);
+ *   exchange.respond(200).end(`${cookies.length} Cookie field-lines`);
+ * });
+ * ```
+ */
 export type FieldPairs = Array<[string, string]>;
 
-/** Fields by lower-cased name; a name sent more than once maps to all its values, in order. */
+/**
+ * Fields by lower-cased name; a name sent more than once maps to all its values, in order
+ * (nothing is joined with commas, so a repeated field stays visible). The record has no
+ * prototype: `'constructor' in headers` is false unless such a field was sent.
+ *
+ * @example
+ * ```ts
+ * import { createServer, type FieldRecord } from '@h1kit/duplex';
+ * createServer((exchange) => {
+ *   const headers: FieldRecord = exchange.request.headers;
+ *   const accept = headers.accept; // 'text/html', or ['text/html', 'text/plain'] when sent twice
+ *   const html = [accept ?? []].flat().some((value) => value.includes('text/html'));
+ *   exchange.respond(html ? 200 : 406, { 'Content-Length': 0 }).end();
+ * });
+ * ```
+ */
 export type FieldRecord = Record<string, string | string[]>;
 
-/** A request head as parsed: method, request-target, version and field lines. */
+/**
+ * A request head as parsed: method, request-target, version and field lines, each field shape
+ * built on first read. `fields` and `headers` are getters, so `{ ...request }` leaves them out,
+ * while `JSON.stringify` and `console.log` show the head whole.
+ *
+ * @example
+ * ```ts
+ * import { createServer, type RequestHead } from '@h1kit/duplex';
+ * createServer((exchange) => {
+ *   const { method, target, version }: RequestHead = exchange.request;
+ *   console.log(`${method} ${target} HTTP/${version}`); // 'GET /search?q=h1 HTTP/1.1'
+ *   const url = new URL(target, `http://${exchange.request.headers.host}`);
+ *   exchange.respond(200).end(url.searchParams.get('q') ?? '');
+ * });
+ * ```
+ */
 export interface RequestHead {
+  /** The method as sent: a token, case kept. */
   method: string;
   /** The request-target exactly as sent. */
   target: string;
+  /** `'1.1'`, or `'1.0'` for an HTTP/1.0 peer (then a response is close-delimited). */
   version: HttpVersion;
   /** Field lines as pairs, as sent. */
   fields: FieldPairs;
@@ -27,12 +72,29 @@ export interface RequestHead {
   rawFields: readonly string[];
 }
 
-/** A response head as parsed: status, reason phrase, version and field lines. */
+/**
+ * A response head as parsed: status, reason phrase, version and field lines. What a client's
+ * 'informational' event gives for each interim (1xx) response, and what `ClientResponse` extends.
+ *
+ * @example
+ * ```ts
+ * import { request, type ResponseHead } from '@h1kit/duplex';
+ * const exchange = request('http://127.0.0.1:8080/page');
+ * exchange.on('informational', (head: ResponseHead) => {
+ *   if (head.status === 103) console.log('preload', head.headers.link); // Early Hints
+ * });
+ * const { status, reason }: ResponseHead = await exchange.response;
+ * ```
+ */
 export interface ResponseHead {
+  /** The status code, 100 to 999. */
   status: number;
+  /** The reason phrase as sent; may be empty. */
   reason: string;
   version: HttpVersion;
+  /** Field lines as pairs, as sent. */
   fields: FieldPairs;
+  /** The same fields by lower-cased name. */
   headers: FieldRecord;
 }
 

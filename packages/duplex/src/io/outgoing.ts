@@ -29,16 +29,31 @@ const GATHER_LIMIT = 32 * 1024;
 
 /**
  * A message body as a Node Writable: what is written in one tick leaves in one writev, framed as
- * the head promised, unless it passes GATHER_LIMIT, when each view past it starts a writev of its
- * own. Chunked bodies send each writev's views as one chunk, `[size line, ...data, CRLF]`: the
+ * the head promised, unless it passes 32 KiB, when each view past it starts a writev of its own.
+ * Chunked bodies send each writev's views as one chunk, `[chunk-size line, ...data, CRLF]`: the
  * views go out as given, never copied, and the chunk count follows the reads of a pipe rather
  * than its writes (a splice flushes at the end of each socket read). The producer is held only
- * once the socket queues more than this body's high-water mark, and `end()` writes the
- * last-chunk with any trailers. Writing more or fewer bytes than a Content-Length promised is an
- * `H1Error`, since the peer would misread the connection after it.
+ * once the socket queues more than this body's high-water mark (64 KiB), and `end()` writes the
+ * last-chunk with any trailer section. Writing more or fewer bytes than a Content-Length promised
+ * is an `H1Error` (`ERR_H1_BODY_TOO_LONG`, `ERR_H1_BODY_TOO_SHORT`), since the peer would misread
+ * the connection after it. It is what `exchange.respond()` returns on a server, and a client
+ * request's `body`.
+ *
+ * @example
+ * ```ts
+ * import { once } from 'node:events';
+ * import { createServer, type OutgoingBody } from '@h1kit/duplex';
+ * createServer(async (exchange) => {
+ *   const out: OutgoingBody = exchange.respond(200, { Trailer: 'Server-Timing' }); // chunked
+ *   const started = performance.now();
+ *   for await (const chunk of exchange.body) if (!out.write(chunk)) await once(out, 'drain');
+ *   out.setTrailers({ 'Server-Timing': `total;dur=${Math.round(performance.now() - started)}` });
+ *   out.end(); // the last chunk and the trailer section leave together
+ * });
+ * ```
  */
 export class OutgoingBody extends Writable {
-  /** Bytes of payload written so far. */
+  /** Bytes of payload written so far (no framing counted: chunk-size lines and CRLFs are not). */
   written = 0;
   private socket: Duplex | undefined;
   private readonly framing: Framing;
@@ -114,7 +129,22 @@ export class OutgoingBody extends Writable {
     this.destroy(error);
   }
 
-  /** Sets the trailer section sent after the last chunk. Chunked bodies only, before `end()`. */
+  /**
+   * Sets the trailer section sent after the last chunk, for what is known only once the body is
+   * written (a checksum, a timing). Chunked bodies only, before `end()`: else it throws
+   * `ERR_H1_TRAILERS_NOT_ALLOWED`. The fields are checked here, where the mistake is made; a
+   * second call replaces the first.
+   *
+   * @example
+   * ```ts
+   * import { createHash } from 'node:crypto';
+   * const out = exchange.respond(200, { Trailer: 'Digest' });
+   * const hash = createHash('sha256');
+   * for (const piece of pieces) { hash.update(piece); out.write(piece); }
+   * out.setTrailers({ Digest: `sha-256=${hash.digest('base64')}` });
+   * out.end();
+   * ```
+   */
   setTrailers(fields: FieldInput): void {
     if (this.framing.kind !== 'chunked' || this.writableEnded) {
       throw new H1Error(

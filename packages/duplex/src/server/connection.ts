@@ -13,7 +13,23 @@ import { answerFailure, type HandlerEnd, runHandler } from './response.js';
 
 /**
  * The standalone server's request handler: one call per exchange; a throw or rejection becomes a
- * 500 (if nothing was sent) and an `onError` call.
+ * 500 (if nothing was sent; 408 or 503 for a passed read or write deadline) and an `onError`
+ * call, and a promise that settles with no response begun is answered 500 too
+ * (`ERR_H1_NO_RESPONSE`). A handler may return before the exchange is over: the bodies go on
+ * streaming after it.
+ *
+ * @example
+ * ```ts
+ * import { createServer, type Handler } from '@h1kit/duplex';
+ * const handler: Handler = async (exchange) => {
+ *   if (exchange.request.method !== 'POST') {
+ *     exchange.respond(405, { Allow: 'POST', 'Content-Length': 0 }).end();
+ *     return;
+ *   }
+ *   exchange.body.pipe(exchange.respond(200)); // streams on after the handler returned
+ * };
+ * createServer(handler, { onError: (error) => console.error(error) });
+ * ```
  */
 export type Handler = (exchange: DuplexExchange) => void | Promise<void>;
 

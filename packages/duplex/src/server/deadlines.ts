@@ -4,7 +4,24 @@
 import { H1Error } from '@h1kit/headers';
 import { DuplexErrorCode } from '../errors.js';
 
-/** A deadline: a Date, milliseconds since the epoch (as `Date.now()` gives), or null for none. */
+/**
+ * A deadline: a Date, milliseconds since the epoch (as `Date.now()` gives), or null for none.
+ * Absolute, as Go's are: moving one later is setting it again. Anything else (NaN, a string)
+ * throws `ERR_H1_INVALID_DEADLINE` and leaves the deadline already set in place.
+ *
+ * @example
+ * ```ts
+ * import { createServer, type Deadline } from '@h1kit/duplex';
+ * createServer(async (exchange) => {
+ *   const deadline: Deadline = new Date(Date.now() + 10_000);
+ *   exchange.setReadDeadline(deadline); // the body must all arrive within 10 s
+ *   // too late: the loop throws ERR_H1_READ_TIMEOUT, and the client is answered 408
+ *   for await (const chunk of exchange.body) await store(chunk);
+ *   exchange.setWriteDeadline(Date.now() + 5_000); // a number works too; null clears one
+ *   exchange.respond(204).end();
+ * });
+ * ```
+ */
 export type Deadline = Date | number | null;
 
 /** What a passed deadline is told to. */

@@ -7,9 +7,25 @@ import type { Wire } from '../io/wire.js';
 
 /**
  * What a `DuplexExchange` is built from: the connection, the parsed request head and its framing.
+ * The server and `hijacked.exchange()` build it; its `wire` is an internal type, so code outside
+ * h1kit reads this type (the per-exchange settings, by their names) rather than making one.
+ *
+ * @example
+ * ```ts
+ * import { createServer, type ExchangeInit, type ServerOptions } from '@h1kit/duplex';
+ * // the settings each exchange is given, named as ExchangeInit names them
+ * type ExchangeTimes = Pick<ExchangeInit, 'readTimeout' | 'writeTimeout' | 'maxDrainBytes'>;
+ * const times: ExchangeTimes = { readTimeout: 10_000, writeTimeout: 60_000, maxDrainBytes: 65536 };
+ * const options: ServerOptions = { ...times, headTimeout: 5_000 };
+ * createServer((exchange) => {
+ *   exchange.body.pipe(exchange.respond(200));
+ * }, options);
+ * ```
  */
 export interface ExchangeInit {
+  /** The connection's read side, holding any bytes already read past the head. */
   wire: Wire;
+  /** The parsed request head. */
   request: RequestHead;
   /** How the request body is delimited, from `framing()`. */
   framing: Framing;

@@ -48,7 +48,12 @@ export type { RespondOptions } from './response.js';
  * ```
  */
 export class DuplexExchange implements DeadlineOwner {
+  /** The request head: method, request-target, version and field lines. */
   readonly request: RequestHead;
+  /**
+   * The connection. Reading or writing it directly bypasses the exchange; it is for its address,
+   * `setNoDelay()` and the like, or for what `detach()` hands over.
+   */
   readonly socket: Wire['socket'];
   /** The response body, once `respond()` was called. */
   response: OutgoingBody | undefined;
@@ -137,18 +142,37 @@ export class DuplexExchange implements DeadlineOwner {
     this.finish(false, writeTimedOut(), 503);
   }
 
-  /** The decoded request body. */
+  /**
+   * The decoded request body (chunked framing undone), readable while the response is written.
+   * Its first read answers `Expect: 100-continue`. A request without a body has it already ended.
+   */
   get body(): IncomingBody {
     this.incoming ??= this.openBody();
     return this.incoming;
   }
 
-  /** Resolves when both bodies are complete; rejects when the connection failed first. */
+  /**
+   * Resolves when both bodies are complete; rejects when the connection failed first (or a
+   * deadline passed). Awaited by a handler, it keeps the handler's promise open until then.
+   */
   get done(): Promise<void> {
     return this.outcome.done;
   }
 
-  /** Aborted when the connection is lost before the exchange is complete. */
+  /**
+   * Aborted when the connection is lost (reset, or closed) before the exchange is complete, with
+   * the `H1Error` as its reason: hand it to work done for the request, so that work stops when
+   * nobody is left to answer. A client's FIN alone is not a loss: a full-duplex peer may end its
+   * side after its request and still read the response.
+   *
+   * @example
+   * ```ts
+   * createServer(async (exchange) => {
+   *   const upstream = await fetch('http://127.0.0.1:9000/slow', { signal: exchange.signal });
+   *   exchange.respond(upstream.status).end(Buffer.from(await upstream.arrayBuffer()));
+   * });
+   * ```
+   */
   get signal(): AbortSignal {
     return this.outcome.signal;
   }
@@ -166,7 +190,21 @@ export class DuplexExchange implements DeadlineOwner {
   /**
    * Writes the response head and returns the response body. The body is chunked unless the
    * fields give a Content-Length (or the request was HEAD, or the status has no body), and
-   * close-delimited for an HTTP/1.0 peer. Throws `H1Error` on invalid or contradictory fields.
+   * close-delimited for an HTTP/1.0 peer. A Date field is added unless given (`sendDate`), and
+   * `Connection: close` when the connection will not carry another request. The head leaves
+   * with the first bytes of the body, or at the end of the tick. Throws `H1Error` on invalid or
+   * contradictory fields, a status below 200 other than 101 (`informational()` sends those), or a
+   * second call (`ERR_H1_ALREADY_RESPONDED`), having sent nothing.
+   *
+   * @example
+   * ```ts
+   * createServer((exchange) => {
+   *   const body = JSON.stringify({ ok: true });
+   *   exchange
+   *     .respond(200, { 'Content-Type': 'application/json', 'Content-Length': body.length })
+   *     .end(body); // head and body in one write
+   * });
+   * ```
    */
   respond(status: number, fields: FieldInput = {}, options?: RespondOptions): OutgoingBody {
     if (this.writing !== 'init' || this.over) {
@@ -239,7 +277,20 @@ export class DuplexExchange implements DeadlineOwner {
     return body;
   }
 
-  /** Sends an interim 1xx response (103 Early Hints, ...) before the final one. */
+  /**
+   * Sends an interim 1xx response (103 Early Hints, ...) before the final one, written at once.
+   * 101 is a final status (`respond(101)`); after the final head this throws
+   * `ERR_H1_ALREADY_RESPONDED`.
+   *
+   * @example
+   * ```ts
+   * createServer(async (exchange) => {
+   *   exchange.informational(103, { Link: '</app.css>; rel=preload; as=style' });
+   *   const page = await render(); // the client fetches app.css meanwhile
+   *   exchange.respond(200, { 'Content-Type': 'text/html' }).end(page);
+   * });
+   * ```
+   */
   informational(status: number, fields: FieldInput = {}): void {
     checkInterimStatus(status);
     if (this.writing !== 'init') {
@@ -251,7 +302,10 @@ export class DuplexExchange implements DeadlineOwner {
     this.socket.write(interimHead(status, fields, this.maxResponseHeadBytes));
   }
 
-  /** The response body as a WHATWG WritableStream; call after `respond()`. */
+  /**
+   * The response body as a WHATWG WritableStream; call after `respond()`, else it throws
+   * `ERR_H1_NOT_RESPONDED`.
+   */
   get responseStream(): WritableStream<Uint8Array> {
     if (!this.response) {
       throw new H1Error(DuplexErrorCode.NOT_RESPONDED, 'call respond() before responseStream');
@@ -262,7 +316,25 @@ export class DuplexExchange implements DeadlineOwner {
   /**
    * Takes the connection out of HTTP after a 101 or a 2xx answer to CONNECT: resolves nothing
    * more, and returns the socket with the bytes already read past the request head (the tunnel's
-   * first bytes). The exchange is over once this returns.
+   * first bytes). The exchange is over once this returns. Called at any other time, or twice, it
+   * throws `ERR_H1_ALREADY_RESPONDED`.
+   *
+   * @example
+   * ```ts
+   * import { connect } from 'node:net';
+   * createServer((exchange) => {
+   *   if (exchange.request.method !== 'CONNECT') {
+   *     exchange.respond(405, { Allow: 'CONNECT', 'Content-Length': 0 }).end();
+   *     return;
+   *   }
+   *   const [host, port] = exchange.request.target.split(':'); // authority-form
+   *   exchange.respond(200);
+   *   const { socket, head } = exchange.detach();
+   *   const upstream = connect(Number(port), host);
+   *   upstream.write(head); // what the client sent after its head goes first
+   *   socket.pipe(upstream).pipe(socket);
+   * });
+   * ```
    */
   detach(): { socket: Wire['socket']; head: Uint8Array } {
     if (this.reading !== 'tunnel' || this.over) {
@@ -289,7 +361,10 @@ export class DuplexExchange implements DeadlineOwner {
     this.advance();
   }
 
-  /** Gives up the exchange: the connection is destroyed, pending reads and writes fail. */
+  /**
+   * Gives up the exchange: the connection is destroyed, pending reads and writes fail with
+   * `error` (`ERR_H1_CONNECTION_CLOSED` without one), `done` rejects and `signal` aborts.
+   */
   destroy(error?: Error): void {
     this.finish(false, error ?? connectionClosed('exchange destroyed'));
   }

@@ -1,6 +1,22 @@
 import type { Socket } from 'node:net';
 
-/** What `enableHijack` returns: the hijacked connections, and how to end them. */
+/**
+ * What `enableHijack` returns: the hijacked connections, and how to end them. node:http no longer
+ * tracks a connection once it is hijacked, so shutdown has to go through this too.
+ *
+ * @example
+ * ```ts
+ * import { createServer } from 'node:http';
+ * import { enableHijack, type HijackControl } from '@h1kit/duplex';
+ * const server = createServer((req, res) => res.end());
+ * const control: HijackControl = enableHijack(server, (req) => req.url === '/stream', onHijack);
+ * process.once('SIGTERM', async () => {
+ *   server.close(); // node:http: no new connections; its callback waits for hijacked ones too
+ *   await control.close(); // hijacked exchanges finish, then their connections close
+ *   console.log(control.connections.size); // 0
+ * });
+ * ```
+ */
 export interface HijackControl {
   /** Hijacked connections still open. */
   readonly connections: ReadonlySet<Socket>;

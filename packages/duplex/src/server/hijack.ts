@@ -229,7 +229,25 @@ export function hijack(
   });
 }
 
-/** Options of `hijack(req, res, options)`. */
+/**
+ * Options of `hijack(req, res, options)`.
+ *
+ * @example
+ * ```ts
+ * import { createServer } from 'node:http';
+ * import { enableHijack, hijack } from '@h1kit/duplex';
+ * const server = createServer((req, res) => {
+ *   hijack(req, res, { keepResponse: true }).then((hijacked) => {
+ *     if (hijacked.answered) return; // refused through `res`: the connection closes after it
+ *     const exchange = hijacked.exchange();
+ *     exchange.body.pipe(exchange.respond(200));
+ *   });
+ *   // a hook that runs after the hijack may still answer through `res`:
+ *   if (req.headers.authorization === undefined) res.writeHead(401, { 'Content-Length': 0 }).end();
+ * });
+ * enableHijack(server);
+ * ```
+ */
 export interface HijackCallOptions {
   /**
    * Leave `res` answerable until the connection is taken through `exchange()`, `readWriter` or

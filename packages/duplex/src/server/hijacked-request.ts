@@ -12,10 +12,38 @@ import { DuplexExchange } from './exchange.js';
 import type { HeldResponse } from './hijacked-response.js';
 import { answerFailure, runHandler } from './response.js';
 
-/** An `enableHijack` handler: what it throws or rejects with is answered 500 and reported. */
+/**
+ * An `enableHijack` handler: what it throws or rejects with is answered 500 (when no response
+ * began; else the connection is cut) and reported to `onError`. A promise that settles having
+ * taken nothing and answered nothing is answered 500 too (`ERR_H1_NO_RESPONSE`).
+ *
+ * @example
+ * ```ts
+ * import { createServer } from 'node:http';
+ * import { enableHijack, type HijackHandler } from '@h1kit/duplex';
+ * const onHijack: HijackHandler = async (hijacked) => {
+ *   if (hijacked.req.headers['content-type'] !== 'application/octet-stream') {
+ *     throw new Error('unsupported body'); // the client gets a 500
+ *   }
+ *   const exchange = hijacked.exchange();
+ *   exchange.body.pipe(exchange.respond(200, { 'Content-Type': 'application/octet-stream' }));
+ * };
+ * enableHijack(createServer(), (req) => req.method === 'PUT', onHijack);
+ * ```
+ */
 export type HijackHandler = (hijacked: HijackedRequest) => void | Promise<void>;
 
-/** Options of `enableHijack(server, match, onHijack, options)`. */
+/**
+ * Options of `enableHijack(server, match, onHijack, options)`.
+ *
+ * @example
+ * ```ts
+ * import { createServer } from 'node:http';
+ * import { enableHijack, type HijackOptions } from '@h1kit/duplex';
+ * const options: HijackOptions = { onError: (error) => logger.warn({ err: error }, 'hijack') };
+ * enableHijack(createServer(), (req) => req.url === '/tunnel', onHijack, options);
+ * ```
+ */
 export interface HijackOptions {
   /**
    * Told of every error an `onHijack` handler throws or rejects with, after the client got a 500
@@ -32,7 +60,21 @@ export function reportToConsole(error: Error): void {
 
 /**
  * Options of `hijacked.exchange(options)`: limits and deadlines of the exchange on a hijacked
- * connection.
+ * connection. Checked by `exchange()` before it takes the connection (`ERR_H1_INVALID_OPTION`,
+ * `ERR_H1_INVALID_CHUNKED_OPTION`), so a corrected call can still take it.
+ *
+ * @example
+ * ```ts
+ * import { enableHijack, type HijackedExchangeOptions } from '@h1kit/duplex';
+ * const options: HijackedExchangeOptions = {
+ *   readTimeout: 10_000, // the request body within 10 s: else ERR_H1_READ_TIMEOUT
+ *   chunked: { maxChunkSize: 1 << 20 }, // a chunk-size over 1 MiB fails the body
+ * };
+ * enableHijack(server, (req) => req.url === '/upload', (hijacked) => {
+ *   const exchange = hijacked.exchange(options);
+ *   exchange.body.pipe(exchange.respond(200));
+ * });
+ * ```
  */
 export interface HijackedExchangeOptions {
   chunked?: ChunkedDecoderOptions;
@@ -80,6 +122,11 @@ type Use =
  * ```
  */
 export class HijackedRequest {
+  /**
+   * The request as node:http parsed its head: `url`, `headers` and the like, for routing and
+   * authentication. Its body never comes through it; read that from `exchange().body` or
+   * `readWriter`.
+   */
   readonly req: IncomingMessage;
   /** Bytes node:http read after the head and did not process. */
   readonly head: Uint8Array;
@@ -118,7 +165,7 @@ export class HijackedRequest {
 
   /**
    * The connection itself, Go's `net.Conn`. Taking it means the handler owns it: it is never
-   * given back to node:http.
+   * given back to node:http. Read `head` first: those bytes are no longer in the socket.
    */
   get socket(): Socket {
     this.releaseHeld();
@@ -127,7 +174,26 @@ export class HijackedRequest {
     return this.connection;
   }
 
-  /** Go's bufio.ReadWriter: the reader yields `head` first, then the socket. */
+  /**
+   * Go's bufio.ReadWriter: the reader yields `head` first, then the socket. The connection is
+   * then the handler's to speak any protocol on, and to close; it is never given back to
+   * node:http. After `exchange()` it throws `ERR_H1_HIJACKED`.
+   *
+   * @example
+   * ```ts
+   * enableHijack(server, (req) => req.headers.upgrade === 'lines', async ({ readWriter }) => {
+   *   const { reader, writer, socket } = readWriter;
+   *   await writer.write(Buffer.from('HTTP/1.1 101 Switching Protocols\r\n'));
+   *   await writer.write(Buffer.from('Upgrade: lines\r\nConnection: Upgrade\r\n\r\n'));
+   *   await writer.flush();
+   *   for (let l = await reader.readLine(); l !== null; l = await reader.readLine()) {
+   *     await writer.write(Buffer.from(`${l.line.length}\n`)); // each line's length back
+   *     await writer.flush();
+   *   }
+   *   socket.end();
+   * });
+   * ```
+   */
   get readWriter(): ReadWriter {
     if (this.use.kind === 'readWriter') return this.use.readWriter;
     this.refuseIfTaken('readWriter');
@@ -142,7 +208,16 @@ export class HijackedRequest {
    * The request as a `DuplexExchange`: body decoded per its framing, response written with
    * `respond()`. When the exchange ends cleanly on a connection that may carry another request,
    * and the handler took neither `socket` nor `readWriter`, node:http gets the connection back for
-   * its next request, with the bytes read past this one; otherwise it closes.
+   * its next request, with the bytes read past this one; otherwise it closes. A second call
+   * returns the same exchange; after `readWriter` it throws `ERR_H1_HIJACKED`.
+   *
+   * @example
+   * ```ts
+   * enableHijack(server, (req) => req.url === '/echo', (hijacked) => {
+   *   const exchange = hijacked.exchange({ writeTimeout: 60_000 });
+   *   exchange.body.pipe(exchange.respond(200)); // read while the response is written
+   * });
+   * ```
    */
   exchange(options: HijackedExchangeOptions = {}): DuplexExchange {
     if (this.use.kind === 'exchange') return this.use.exchange;

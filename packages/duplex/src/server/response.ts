@@ -8,8 +8,25 @@ import { OutgoingBody } from '../io/outgoing.js';
 import { httpDate } from './date.js';
 import type { DuplexExchange } from './exchange.js';
 
-/** Options of `exchange.respond(status, fields, options)`. */
+/**
+ * Options of `exchange.respond(status, fields, options)`.
+ *
+ * @example
+ * ```ts
+ * import { createServer, type RespondOptions } from '@h1kit/duplex';
+ * createServer((exchange) => {
+ *   const options: RespondOptions = { reason: 'No Such Queue' };
+ *   exchange.respond(404, { 'Content-Length': 0 }, options).end();
+ *   // status-line: 'HTTP/1.1 404 No Such Queue'
+ * });
+ * ```
+ */
 export interface RespondOptions {
+  /**
+   * The reason phrase of the status-line; default the standard one for the status (empty for a
+   * status without one). A CR, LF or other char a field value may not hold throws
+   * `ERR_H1_INVALID_REASON`.
+   */
   reason?: string;
 }
 

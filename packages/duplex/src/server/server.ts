@@ -14,7 +14,26 @@ import { Connection, type Handler } from './connection.js';
 
 export type { Handler } from './connection.js';
 
-/** Options of `createServer(handler, options)`: TLS, limits and timeouts. */
+/**
+ * Options of `createServer(handler, options)`: TLS, limits and timeouts. Each is checked by the
+ * constructor (`ERR_H1_INVALID_OPTION`), not at the first request.
+ *
+ * @example
+ * ```ts
+ * import { readFileSync } from 'node:fs';
+ * import { createServer, type ServerOptions } from '@h1kit/duplex';
+ * const options: ServerOptions = {
+ *   tls: { key: readFileSync('key.pem'), cert: readFileSync('cert.pem') },
+ *   headTimeout: 10_000, // a slow head is answered 408
+ *   readTimeout: 60_000, // the request body within a minute of its head
+ *   onError: (error) => console.error('handler failed', error),
+ *   onClientError: (error) => console.warn('refused', error.message), // a bad head: 400, 431
+ * };
+ * createServer((exchange) => {
+ *   exchange.body.pipe(exchange.respond(200));
+ * }, options);
+ * ```
+ */
 export interface ServerOptions {
   /** Serve TLS with these options (key, cert, ...) instead of plain TCP. */
   tls?: TlsOptions;
@@ -73,14 +92,19 @@ const defaults = { ...DEFAULT_HEAD_LIMITS, headTimeout: 30_000, idleTimeout: 5_0
  * @example
  * ```ts
  * import { H1Server } from '@h1kit/duplex';
- * const server = new H1Server((exchange) => exchange.respond(204).end(), { idleTimeout: 10_000 });
+ * const server = new H1Server(
+ *   (exchange) => {
+ *     exchange.respond(204).end();
+ *   },
+ *   { idleTimeout: 10_000 },
+ * );
  * server.on('error', (error) => console.error(error));
- * const address = await server.listen(0, '127.0.0.1');
+ * const { port } = await server.listen(0, '127.0.0.1'); // 0: a free port
  * await server.close(); // exchanges in progress finish; close({ force: true }) cuts them
  * ```
  */
 export class H1Server extends EventEmitter {
-  /** The underlying net or tls server. */
+  /** The underlying net or tls server (for `ref()`, `unref()`, `maxConnections` and the like). */
   readonly server: NetServer;
   private readonly live = new Set<Connection>();
   /** TLS only: accepted sockets whose handshake has not finished (they are not connections yet). */
@@ -144,7 +168,7 @@ export class H1Server extends EventEmitter {
     });
   }
 
-  /** Connections currently open. */
+  /** Connections currently open (TLS: those past their handshake). */
   get connections(): number {
     return this.live.size;
   }
@@ -152,7 +176,17 @@ export class H1Server extends EventEmitter {
   /**
    * Starts listening, with `net.Server.listen`'s arguments (port and host, an options object, a
    * Unix socket path, a callback); with none, on a free port of 127.0.0.1. Resolves with
-   * `address()` once listening; rejects if listening fails.
+   * `address()` once listening; rejects if listening fails (with an 'error' listener, that
+   * listener hears it too).
+   *
+   * @example
+   * ```ts
+   * const server = createServer((exchange) => {
+   *   exchange.respond(204).end();
+   * });
+   * const { port } = await server.listen(); // a free port of 127.0.0.1
+   * await server.listen(8080, '0.0.0.0').catch((error) => console.error(error.code)); // EADDRINUSE
+   * ```
    */
   listen(): Promise<AddressInfo>;
   listen(
@@ -202,7 +236,18 @@ export class H1Server extends EventEmitter {
   /**
    * Stops accepting connections and closes idle ones; exchanges in progress finish first unless
    * `force`, which destroys every connection. Resolves once every connection is gone; a callback,
-   * as `net.Server.close` takes, is called then too.
+   * as `net.Server.close` takes, is called then too. A response begun during the close says
+   * `Connection: close`; a request already received pipelined behind a response that promised
+   * keep-alive is answered 503, and the connection then closes.
+   *
+   * @example
+   * ```ts
+   * process.once('SIGTERM', async () => {
+   *   const timer = setTimeout(() => server.close({ force: true }), 10_000); // then cut the rest
+   *   await server.close();
+   *   clearTimeout(timer);
+   * });
+   * ```
    */
   close(options?: { force?: boolean } | ((error?: Error) => void)): Promise<void> {
     const force = typeof options === 'object' && options.force === true;
@@ -230,7 +275,8 @@ export class H1Server extends EventEmitter {
 }
 
 /**
- * Creates an `H1Server`; see there.
+ * Creates an `H1Server` (see there) that runs `handler` for every request; unusable options
+ * throw `H1Error` here.
  *
  * @example
  * ```ts
