@@ -73,6 +73,19 @@ function headOf(socket: Socket): Promise<string> {
 }
 
 describe('client failures', () => {
+  it("a string that is not a URL fails with INVALID_URL, not the URL constructor's TypeError", () => {
+    // A regression: request('8080/x') threw a TypeError.
+    for (const text of ['8080/x', 'http://[::1', '']) {
+      let thrown: unknown;
+      try {
+        request(text);
+      } catch (error) {
+        thrown = error;
+      }
+      expect(codeOf(thrown)).toBe('ERR_H1_INVALID_URL');
+    }
+  });
+
   it('a refused connection fails with CONNECT_FAILED, the socket error as cause', async () => {
     const port = await rawServer(() => {});
     await inTime(new Promise((resolve) => netServers.pop()!.close(resolve)), 'closing the port');

@@ -7,9 +7,8 @@ import type { RequestOptions } from './options.js';
 /**
  * Starts a full-duplex request; see `ClientExchange`. Returns at once: the connection (pooled by
  * the agent) and the response come later, through `exchange.response`. Throws `H1Error` for a URL
- * that is not http: or https: (`ERR_H1_INVALID_URL`), an unusable option, or a head the
- * serializer refuses; a string that does not parse as a URL throws the `URL` constructor's
- * `TypeError`.
+ * that is not http: or https:, or a string that is not a URL (`ERR_H1_INVALID_URL`), an unusable
+ * option, or a head the serializer refuses.
  *
  * @example
  * ```ts
@@ -39,6 +38,10 @@ let lastUrl: URL | undefined;
 
 function parsedUrl(text: string): URL {
   if (text !== lastUrlText) {
+    // The URL constructor's TypeError would be the one error here that is not an H1Error.
+    if (!URL.canParse(text)) {
+      throw new H1Error(DuplexErrorCode.INVALID_URL, `not a URL: ${JSON.stringify(text)}`);
+    }
     lastUrl = new URL(text);
     lastUrlText = text;
   }
