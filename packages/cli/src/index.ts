@@ -15,6 +15,7 @@ import { FAILURE_EXIT, failureLine, quote, USAGE_EXIT, UsageError } from './erro
 import { type Io, say } from './io.js';
 import { BENCH_USAGE, DEMO_USAGE, REQUEST_USAGE, SERVE_USAGE, TOP_USAGE } from './usage.js';
 
+export { H1Error } from '@h1kit/duplex';
 export type { Io } from './io.js';
 export type { Transform, TransformName } from './transforms.js';
 export { createTransform, TRANSFORM_NAMES } from './transforms.js';
