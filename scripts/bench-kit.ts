@@ -1,12 +1,36 @@
 // The one way every h1kit benchmark measures and reports: tinybench runs each contender in the
-// same process and run, and the report prints the peer's figure, ours, and their ratio.
+// same process and run, and the report prints the peer's figure, ours, and their ratio. When
+// scripts/bench.mjs runs a benchmark it names a results file (H1_BENCH_RESULTS): every report is
+// then also appended to it as one JSON line, from which bench/results.json and the charts are made.
+import { appendFileSync } from 'node:fs';
 import { Bench } from 'tinybench';
 
 export interface Contender {
   name: string;
-  /** 'peer' for what we compare against, 'ours' for h1kit. */
-  role: 'peer' | 'ours';
+  /**
+   * 'peer' for what a user would pick instead, 'ceiling' for what no server can beat here (a raw
+   * socket doing the same work), 'ours' for h1kit. Ours are compared with every peer and ceiling.
+   */
+  role: 'peer' | 'ceiling' | 'ours';
   fn: () => unknown;
+}
+
+/**
+ * A target on the ratio ours/peer: at least `ratio` where higher is better, at most `ratio` where
+ * lower is better (CPU, latency). Against one peer (or every one), for one of ours (or every one).
+ */
+export interface Target {
+  ratio: number;
+  peer?: string;
+  ours?: string;
+}
+
+/** A target on a figure itself rather than a ratio, e.g. peak memory under 64 MiB. */
+export interface Limit {
+  /** The figure must stay at or below `max` (or at or above `min`), in the comparison's unit. */
+  max?: number;
+  min?: number;
+  ours?: string;
 }
 
 export interface Comparison {
@@ -16,12 +40,21 @@ export interface Comparison {
   /** Work done by one call of a contender, in `unit` seconds (bytes/1e6 for MB/s). Default 1. */
   perOp?: number;
   contenders: Contender[];
+  /** 'lower' for costs (CPU, latency, memory): a target is then a ceiling on the ratio. */
+  better?: 'higher' | 'lower';
+  /** The ratios ours/peer the project aims for (see `Target`). */
+  targets?: Target[];
+  /** Bounds on our figures themselves. */
+  limits?: Limit[];
   /**
-   * Minimum ratios ours/peer the project aims for, each against one peer (or every peer), for
-   * one of ours (or every one).
+   * For charts: comparisons that share a `series` are one measurement at several values of `x`
+   * (e.g. the connection count), drawn as lines rather than bars.
    */
-  targets?: Array<{ ratio: number; peer?: string; ours?: string }>;
-  /** Total tinybench time per contender in ms, split over the rounds (default 1500). */
+  series?: { name: string; x: number; xLabel: string };
+  /**
+   * Total tinybench time per contender in ms, split over the rounds (default 1500); scaled by
+   * H1_BENCH_TIME_SCALE, which `pnpm bench --quick` sets to 0.25.
+   */
   time?: number;
   /** Interleaved rounds (default 7); the printed figure is each contender's median. */
   rounds?: number;
@@ -38,6 +71,8 @@ export interface Comparison {
   beforeRound?: (round: number) => Promise<void> | void;
   afterRound?: (round: number) => Promise<void> | void;
 }
+
+const timeScale = Number(process.env.H1_BENCH_TIME_SCALE ?? 1);
 
 export interface Figures {
   [name: string]: number;
@@ -73,7 +108,7 @@ export async function compare(spec: Comparison): Promise<Figures> {
       }
     }
     const bench = new Bench({
-      time: (spec.time ?? 1500) / rounds,
+      time: ((spec.time ?? 1500) * timeScale) / rounds,
       iterations: spec.iterations ?? 5,
       warmup: (spec.warmup ?? true) && (round === 0 || spec.warmupEveryRound === true),
       warmupTime: 300,
@@ -98,16 +133,13 @@ export async function compare(spec: Comparison): Promise<Figures> {
  * each contender's median, and for every pair of ours and a peer the median of the per-round
  * ratios with their interquartile range. For `compare`, and for load loops of a bench's own.
  */
-export function summarize(
-  spec: Omit<Comparison, 'contenders'> & { contenders: Array<Omit<Contender, 'fn'>> },
-  samples: ReadonlyMap<string, number[]>,
-): Figures {
+export function summarize(spec: Described, samples: ReadonlyMap<string, number[]>): Figures {
   const figures: Figures = {};
   for (const [name, values] of samples) figures[name] = median(values);
   const ratios: Figures = {};
   const spread: Spread = {};
   for (const ours of spec.contenders.filter((c) => c.role === 'ours')) {
-    for (const peer of spec.contenders.filter((c) => c.role === 'peer')) {
+    for (const peer of spec.contenders.filter((c) => c.role !== 'ours')) {
       const a = samples.get(ours.name)!;
       const b = samples.get(peer.name)!;
       const perRound = a.map((value, i) => value / b[i]!);
@@ -121,7 +153,107 @@ export function summarize(
     }
   }
   report(spec, figures, ratios, spread);
+  record(spec, samples, figures, ratios, spread);
   return figures;
+}
+
+/** A comparison as reported: its contenders without the functions that measured them. */
+export type Described = Omit<Comparison, 'contenders'> & {
+  contenders: Array<Omit<Contender, 'fn'>>;
+};
+
+/** Whether `value` meets `target`'s ratio, in the comparison's direction. */
+function meets(spec: Described, value: number, ratio: number): boolean {
+  return spec.better === 'lower' ? value <= ratio : value >= ratio;
+}
+
+/** Each target expanded to the pairs of ours and peer it applies to. */
+function targetPairs(spec: Described): Array<{ ours: string; peer: string; ratio: number }> {
+  const pairs: Array<{ ours: string; peer: string; ratio: number }> = [];
+  for (const target of spec.targets ?? []) {
+    for (const c of spec.contenders.filter((x) => x.role === 'ours')) {
+      if (target.ours !== undefined && c.name !== target.ours) continue;
+      for (const p of spec.contenders.filter((x) => x.role !== 'ours')) {
+        if (target.peer !== undefined && p.name !== target.peer) continue;
+        pairs.push({ ours: c.name, peer: p.name, ratio: target.ratio });
+      }
+    }
+  }
+  return pairs;
+}
+
+interface LimitCheck {
+  ours: string;
+  max?: number;
+  min?: number;
+  value: number;
+  met: boolean;
+}
+
+/** Each limit expanded to the contenders of ours it applies to. */
+function limitChecks(spec: Described, figures: Figures): LimitCheck[] {
+  const checks: LimitCheck[] = [];
+  for (const limit of spec.limits ?? []) {
+    for (const c of spec.contenders.filter((x) => x.role === 'ours')) {
+      if (limit.ours !== undefined && c.name !== limit.ours) continue;
+      const value = figures[c.name]!;
+      const met =
+        (limit.max === undefined || value <= limit.max) &&
+        (limit.min === undefined || value >= limit.min);
+      checks.push({ ours: c.name, max: limit.max, min: limit.min, value, met });
+    }
+  }
+  return checks;
+}
+
+/**
+ * Appends the comparison, with every sample, to the results file scripts/bench.mjs named, if it
+ * named one: one JSON line per comparison, tagged with the benchmark file it came from.
+ */
+function record(
+  spec: Described,
+  samples: ReadonlyMap<string, number[]>,
+  figures: Figures,
+  ratios: Figures,
+  spread: Spread,
+): void {
+  const file = process.env.H1_BENCH_RESULTS;
+  if (!file) return;
+  const entry = {
+    benchmark: process.env.H1_BENCH_NAME ?? 'unnamed',
+    title: spec.title,
+    unit: spec.unit,
+    better: spec.better ?? 'higher',
+    series: spec.series,
+    contenders: spec.contenders.map((c) => {
+      const values = samples.get(c.name)!;
+      return {
+        name: c.name,
+        role: c.role,
+        median: figures[c.name],
+        q1: quantile(values, 0.25),
+        q3: quantile(values, 0.75),
+        samples: values,
+      };
+    }),
+    ratios: spec.contenders
+      .filter((c) => c.role === 'ours')
+      .flatMap((c) =>
+        spec.contenders
+          .filter((p) => p.role !== 'ours')
+          .map((p) => {
+            const pair = `${c.name}/${p.name}`;
+            return { ours: c.name, peer: p.name, ratio: ratios[pair], ...spread[pair] };
+          }),
+      ),
+    targets: targetPairs(spec).map((t) => {
+      const value = ratios[`${t.ours}/${t.peer}`]!;
+      const kind = spec.better === 'lower' ? 'at most' : 'at least';
+      return { ...t, kind, value, met: meets(spec, value, t.ratio) };
+    }),
+    limits: limitChecks(spec, figures),
+  };
+  appendFileSync(file, `${JSON.stringify(entry)}\n`);
 }
 
 /** The q-quantile of `values`, interpolated between the two nearest ranks. */
@@ -154,20 +286,18 @@ export function batch(times: number, fn: () => unknown): () => void {
   };
 }
 
-/** Prints the figures, the paired ratios with their spread, and the verdict on each target. */
-function report(
-  spec: Omit<Comparison, 'contenders'> & { contenders: Array<Omit<Contender, 'fn'>> },
-  figures: Figures,
-  ratios: Figures,
-  spread: Spread,
-): void {
+/**
+ * Prints the figures, the paired ratios with their spread, and the verdict on each target and
+ * limit.
+ */
+function report(spec: Described, figures: Figures, ratios: Figures, spread: Spread): void {
   const ratio = (ours: string, peer: string): number => ratios[`${ours}/${peer}`]!;
   const width = Math.max(...spec.contenders.map((c) => c.name.length)) + 2;
   console.log(`\n== ${spec.title} ==`);
-  const peers = spec.contenders.filter((c) => c.role === 'peer');
+  const peers = spec.contenders.filter((c) => c.role !== 'ours');
   for (const c of spec.contenders) {
     const value = figures[c.name]!;
-    let line = `  ${c.role === 'peer' ? 'peer' : 'ours'}  ${c.name.padEnd(width)}${formatFigure(value).padStart(12)} ${spec.unit}`;
+    let line = `  ${c.role.padEnd(7)}  ${c.name.padEnd(width)}${formatFigure(value).padStart(12)} ${spec.unit}`;
     if (c.role === 'ours') {
       const ratios = peers.map((p) => {
         const s = spread[`${c.name}/${p.name}`]!;
@@ -177,19 +307,25 @@ function report(
     }
     console.log(line);
   }
-  for (const target of spec.targets ?? []) {
-    for (const c of spec.contenders.filter((x) => x.role === 'ours')) {
-      if (target.ours !== undefined && c.name !== target.ours) continue;
-      for (const p of peers) {
-        if (target.peer !== undefined && p.name !== target.peer) continue;
-        const r = ratio(c.name, p.name);
-        const verdict = r >= target.ratio ? 'met' : 'MISSED';
-        const rounds = spread[`${c.name}/${p.name}`]!.rounds;
-        console.log(
-          `  target ${target.ratio}x ${p.name} for ${c.name}: ${r.toFixed(2)}x (median of ${rounds} paired rounds), ${verdict}`,
-        );
-      }
-    }
+  const bound = spec.better === 'lower' ? 'at most' : 'at least';
+  for (const t of targetPairs(spec)) {
+    const r = ratio(t.ours, t.peer);
+    const verdict = meets(spec, r, t.ratio) ? 'met' : 'MISSED';
+    const rounds = spread[`${t.ours}/${t.peer}`]!.rounds;
+    console.log(
+      `  target ${bound} ${t.ratio}x ${t.peer} for ${t.ours}: ${r.toFixed(2)}x (median of ${rounds} paired rounds), ${verdict}`,
+    );
+  }
+  for (const check of limitChecks(spec, figures)) {
+    const limit = [
+      check.max === undefined ? '' : `at most ${check.max}`,
+      check.min === undefined ? '' : `at least ${check.min}`,
+    ]
+      .filter(Boolean)
+      .join(' and ');
+    console.log(
+      `  target ${limit} ${spec.unit} for ${check.ours}: ${formatFigure(check.value)} ${spec.unit}, ${check.met ? 'met' : 'MISSED'}`,
+    );
   }
 }
 
