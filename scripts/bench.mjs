@@ -91,7 +91,8 @@ if (quick) {
   env.H1_BENCH_SECONDS ??= '1';
   env.H1_BENCH_TIME_SCALE ??= '0.25';
 }
-const collected = join(out, 'results.jsonl');
+// One file per run: two runs at once (another terminal) must not truncate each other's records.
+const collected = join(out, `results-${process.pid}.jsonl`);
 rmSync(collected, { force: true });
 env.H1_BENCH_RESULTS = collected;
 
@@ -198,6 +199,7 @@ const comparisons = existsSync(collected)
       .filter(Boolean)
       .map((text) => JSON.parse(text))
   : [];
+rmSync(collected, { force: true });
 const results = {
   machine: {
     platform: platform(),

@@ -6,19 +6,26 @@
 // its twin for its whole life, so a ratio measured between two long-lived processes says more
 // about their luck than about the code. Where `taskset` exists and there are two or more cores,
 // the client is pinned to the first core and the servers to the last, as on two machines.
-import { once } from 'node:events';
+//
+// Beside them runs a Go peer (go/echo.go, net/http with Hijack, standard library only), built here
+// with Debian's golang-go into .bench-out and left out, with a note, where Go is not installed.
+import { execFileSync, spawn } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync, statSync } from 'node:fs';
 import { createServer as createHttpServer } from 'node:http';
 import { connect, createServer as createNetServer, type Socket } from 'node:net';
+import { dirname, join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
 import { ChunkedDecoder, encodeChunk } from '@h1kit/chunked';
 import { compare, summarize } from '../../../scripts/bench-kit.js';
 import {
   cores,
   cpuOf,
   pin,
-  type ServerProcess,
   serveH1kit,
   serving,
   startServer,
+  stopServer,
 } from './server-processes.js';
 
 const MiB = 1 << 20;
@@ -29,6 +36,8 @@ const RAW = 'raw net echo';
 const RAW_HALVES = 'raw net echo, each read in two writes';
 const NODE = 'node:http req.pipe(res)';
 const OURS = ['h1kit standalone', 'h1kit hijack on node:http'] as const;
+/** go/echo.go: not a --serve kind of this file but a binary of its own (see `startGo`). */
+const GO = 'Go net/http Hijack';
 /**
  * `pnpm bench duplex --baseline <rev>` sets this to the same bench bundled at another commit:
  * its servers then run beside ours, as peers, in the same rounds (old commit against new).
@@ -39,6 +48,7 @@ const SERVERS = [
   RAW,
   RAW_HALVES,
   NODE,
+  GO,
   ...OURS,
   ...(BASELINE ? OURS.map((kind) => `${kind}${AT_BASELINE}` as const) : []),
 ] as const;
@@ -73,6 +83,8 @@ async function serve(kind: Kind): Promise<void> {
   } else if (kind === NODE) {
     const server = createHttpServer((req, res) => req.pipe(res));
     server.listen(0, '127.0.0.1', () => ready(address(server)));
+  } else if (kind === GO) {
+    throw new Error(`${GO} is a binary of its own (go/echo.go), not a --serve kind`);
   } else {
     await serveH1kit(kind === 'h1kit standalone' ? 'standalone' : 'hijack', (exchange) => {
       exchange.body.pipe(exchange.respond(200));
@@ -80,19 +92,126 @@ async function serve(kind: Kind): Promise<void> {
   }
 }
 
+/** A server process as the Fleet needs it, whatever started it. */
+interface Running {
+  port: number;
+  /** CPU time the process has used so far, in ms. */
+  cpu(): Promise<number>;
+  stop(): Promise<void>;
+}
+
+/** The repository root: the bench runs bundled into .bench-out, or from source under packages/. */
+function repoRoot(): string {
+  let dir = dirname(fileURLToPath(import.meta.url));
+  while (!existsSync(join(dir, 'pnpm-workspace.yaml'))) {
+    const up = dirname(dir);
+    if (up === dir) return process.cwd();
+    dir = up;
+  }
+  return dir;
+}
+
+/** The first Go toolchain that answers: on PATH, or where Debian's golang-go puts it. */
+function findGo(): string | undefined {
+  for (const go of ['go', '/usr/lib/go/bin/go']) {
+    try {
+      execFileSync(go, ['version'], { stdio: 'ignore' });
+      return go;
+    } catch {}
+  }
+  return undefined;
+}
+
+/**
+ * Builds go/echo.go into .bench-out/go-echo unless the binary is newer than the source, with
+ * Go's build cache and module path under .bench-out so that nothing is written outside the
+ * tree's scratch folder. Undefined, after a note, where there is no Go (or no /proc to read the
+ * Go server's CPU time from).
+ */
+function buildGo(): string | undefined {
+  const go = findGo();
+  if (go === undefined) {
+    console.log('Go is not installed (apt-get install golang-go): the Go net/http row is left out');
+    return undefined;
+  }
+  if (!existsSync('/proc/self/stat')) {
+    console.log("no /proc to read the Go server's CPU time from: the Go net/http row is left out");
+    return undefined;
+  }
+  const root = repoRoot();
+  const out = join(root, '.bench-out');
+  const source = join(root, 'packages/duplex/bench/go/echo.go');
+  const binary = join(out, 'go-echo');
+  if (existsSync(binary) && statSync(binary).mtimeMs >= statSync(source).mtimeMs) return binary;
+  mkdirSync(out, { recursive: true });
+  execFileSync(go, ['build', '-o', binary, source], {
+    cwd: root,
+    stdio: 'inherit',
+    env: { ...process.env, GOCACHE: join(out, 'go-cache'), GOPATH: join(out, 'go-path') },
+  });
+  return binary;
+}
+
+let clockTicks: number | undefined;
+
+/**
+ * CPU time of every thread of `pid` so far, in ms, from /proc/<pid>/stat: utime and stime, in
+ * clock ticks (10 ms where CLK_TCK is 100). Read by the parent, so a server that does not speak
+ * this benchmark's IPC (Go) is measured all the same.
+ */
+function procCpu(pid: number): number {
+  clockTicks ??= Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100;
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  // The command name (field 2) is in parentheses and may hold spaces: count from after it, where
+  // the state (field 3) comes first, so utime and stime (fields 14 and 15) are at 11 and 12.
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return ((Number(fields[11]) + Number(fields[12])) * 1000) / clockTicks;
+}
+
+/**
+ * Starts the Go echo on a free port, one core's worth of Go (GOMAXPROCS=1) as each Node server
+ * is one event loop, and takes the port from the one line it prints.
+ */
+async function startGo(binary: string, pinned: boolean): Promise<Running> {
+  const child = spawn(binary, ['-port', '0'], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+    env: { ...process.env, GOMAXPROCS: '1' },
+  });
+  const lines = createInterface({ input: child.stdout! });
+  const port = await new Promise<number>((resolve, reject) => {
+    lines.once('line', (line) => resolve(Number(line)));
+    child.once('error', reject);
+    child.once('exit', (code) => reject(new Error(`${binary} exited (${code}) before its port`)));
+  });
+  lines.close();
+  // Nothing more is expected on stdout, but a full pipe would stall the server: keep draining.
+  child.stdout!.resume();
+  if (!Number.isInteger(port) || port <= 0) throw new Error(`${binary} printed no port`);
+  // taskset -a pins the threads the Go runtime has started; those it starts later inherit it.
+  if (pinned) pin(child.pid!, cores - 1);
+  const pid = child.pid!;
+  return { port, cpu: async () => procCpu(pid), stop: () => stopServer(child) };
+}
+
 /** One fresh process per server kind, pinned to the last core when the client is pinned. */
 class Fleet {
-  private readonly running = new Map<Kind, ServerProcess>();
+  private readonly running = new Map<Kind, Running>();
 
-  constructor(private readonly pinned: boolean) {}
+  constructor(
+    private readonly pinned: boolean,
+    private readonly goBinary: string | undefined,
+  ) {}
 
   async start(kinds: readonly Kind[]): Promise<void> {
-    for (const kind of kinds) {
-      const started = kind.endsWith(AT_BASELINE)
-        ? await startServer(BASELINE!, kind.slice(0, -AT_BASELINE.length), this.pinned)
-        : await startServer(process.argv[1]!, kind, this.pinned);
-      this.running.set(kind, started);
-    }
+    for (const kind of kinds) this.running.set(kind, await this.startOne(kind));
+  }
+
+  private async startOne(kind: Kind): Promise<Running> {
+    if (kind === GO) return startGo(this.goBinary!, this.pinned);
+    const { child, port } = kind.endsWith(AT_BASELINE)
+      ? await startServer(BASELINE!, kind.slice(0, -AT_BASELINE.length), this.pinned)
+      : await startServer(process.argv[1]!, kind, this.pinned);
+    return { port, cpu: () => cpuOf(child), stop: () => stopServer(child) };
   }
 
   port(kind: Kind): number {
@@ -101,17 +220,13 @@ class Fleet {
 
   /** CPU time the server process has used so far, in ms. */
   cpu(kind: Kind): Promise<number> {
-    return cpuOf(this.running.get(kind)!.child);
+    return this.running.get(kind)!.cpu();
   }
 
   async stop(): Promise<void> {
-    const exits = [...this.running.values()].map(({ child }) => {
-      const exited = once(child, 'exit');
-      child.kill();
-      return exited;
-    });
+    const stops = [...this.running.values()].map((server) => server.stop());
     this.running.clear();
-    await Promise.all(exits);
+    await Promise.all(stops);
   }
 }
 
@@ -313,9 +428,11 @@ async function main(): Promise<void> {
       ? `client pinned to cpu 0, servers to cpu ${cores - 1}; fresh server processes every round`
       : 'not pinned (taskset missing or one core); fresh server processes every round',
   );
-  const fleet = new Fleet(pinned);
   const only = process.env.H1_BENCH_ONLY?.split(',');
-  const kinds = SERVERS.filter((kind) => !only || only.includes(kind));
+  const wanted = SERVERS.filter((kind) => !only || only.includes(kind));
+  const goBinary = wanted.includes(GO) ? buildGo() : undefined;
+  const kinds = wanted.filter((kind) => kind !== GO || goBinary !== undefined);
+  const fleet = new Fleet(pinned, goBinary);
   try {
     await compare({
       title: 'full-duplex echo, one connection, 256 MiB each way, 64 KiB writes, chunked both ways',
@@ -353,13 +470,17 @@ async function main(): Promise<void> {
       );
     }
 
-    const cpuRounds = Number(process.env.H1_BENCH_CPU_ROUNDS ?? 5);
-    const MESSAGES = 5000;
+    // `pnpm bench --quick` asks for 2 rounds, 1 s loads and a quarter of the time: the CPU and
+    // ping-pong loads follow it too, so that a quick look at this bench takes seconds, not minutes.
+    const fewer = Math.min(5, Number(process.env.H1_BENCH_ROUNDS ?? 5));
+    const scale = Number(process.env.H1_BENCH_TIME_SCALE ?? 1);
+    const cpuRounds = Number(process.env.H1_BENCH_CPU_ROUNDS ?? fewer);
+    const MESSAGES = Math.max(500, Math.round(5000 * scale));
     const perMessage = await inFreshRounds(
       fleet,
       kinds,
       cpuRounds,
-      (port) => lockstep(port, 1000),
+      (port) => lockstep(port, MESSAGES / 5),
       async (kind, port) => {
         const before = await fleet.cpu(kind);
         await lockstep(port, MESSAGES);
@@ -378,19 +499,20 @@ async function main(): Promise<void> {
     );
 
     const pingKinds = kinds.filter((kind) => kind !== RAW && kind !== RAW_HALVES);
-    const pingRounds = Number(process.env.H1_BENCH_PING_ROUNDS ?? 5);
+    const pingRounds = Number(process.env.H1_BENCH_PING_ROUNDS ?? fewer);
+    const pingSeconds = Number(process.env.H1_BENCH_SECONDS ?? 2);
     const latencies = await inFreshRounds(
       fleet,
       pingKinds,
       pingRounds,
       (port) => pingPong(port, 300),
-      (_kind, port) => pingPong(port, 2000),
+      (_kind, port) => pingPong(port, pingSeconds * 1000),
     );
     const pick = (field: keyof Latency) =>
       new Map([...latencies].map(([kind, runs]) => [kind, runs.map((run) => run[field])]));
     summarize(
       {
-        title: `256 connections, 1 KiB ping-pong messages in one duplex exchange each (${pingRounds} rounds of 2 s)`,
+        title: `256 connections, 1 KiB ping-pong messages in one duplex exchange each (${pingRounds} rounds of ${pingSeconds} s)`,
         unit: 'messages/s',
         contenders: pingKinds.map(contender),
       },
