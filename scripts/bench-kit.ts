@@ -56,7 +56,7 @@ export interface Comparison {
    * H1_BENCH_TIME_SCALE, which `pnpm bench --quick` sets to 0.25.
    */
   time?: number;
-  /** Interleaved rounds (default 7); the printed figure is each contender's median. */
+  /** Interleaved rounds (default 7, 3 under --quick); the printed figure is each contender's median. */
   rounds?: number;
   iterations?: number;
   warmup?: boolean;
@@ -74,6 +74,12 @@ export interface Comparison {
 
 const timeScale = Number(process.env.H1_BENCH_TIME_SCALE ?? 1);
 
+/**
+ * Set by `pnpm bench --quick`: a look rather than a measurement to quote. Benchmarks cut their
+ * volumes, rounds and warm-ups with it so that the whole run takes well under two minutes.
+ */
+export const quick = process.env.H1_BENCH_QUICK === '1';
+
 export interface Figures {
   [name: string]: number;
 }
@@ -90,7 +96,7 @@ export interface Spread {
  * the per-round ratios, each pairing figures measured a moment apart.
  */
 export async function compare(spec: Comparison): Promise<Figures> {
-  const rounds = spec.rounds ?? 7;
+  const rounds = quick ? Math.min(spec.rounds ?? 3, 3) : (spec.rounds ?? 7);
   // tinybench tells an async task from a sync one by calling a plain function once and not
   // awaiting what it returns: a 256 MiB echo started that way runs on, unmeasured, beside the
   // contenders timed next. Calling each once here, awaited, settles the question outside any
@@ -111,8 +117,10 @@ export async function compare(spec: Comparison): Promise<Figures> {
       time: ((spec.time ?? 1500) * timeScale) / rounds,
       iterations: spec.iterations ?? 5,
       warmup: (spec.warmup ?? true) && (round === 0 || spec.warmupEveryRound === true),
-      warmupTime: 300,
-      warmupIterations: spec.warmupIterations ?? 16,
+      warmupTime: quick ? 50 : 300,
+      warmupIterations: quick
+        ? Math.min(spec.warmupIterations ?? 4, 4)
+        : (spec.warmupIterations ?? 16),
       throws: true,
     });
     const order = round % 2 === 0 ? spec.contenders : [...spec.contenders].reverse();

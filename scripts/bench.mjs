@@ -87,6 +87,8 @@ const nodeVersion = execFileSync(node, ['-p', 'process.version'], { encoding: 'u
 // Server processes a benchmark forks run on its own binary; anything started by name too.
 const env = { ...process.env, PATH: `${bin}${delimiter}${process.env.PATH ?? ''}` };
 if (quick) {
+  // Each benchmark reads H1_BENCH_QUICK (bench-kit's `quick`) to cut its volumes and loads too.
+  env.H1_BENCH_QUICK = '1';
   env.H1_BENCH_ROUNDS ??= '2';
   env.H1_BENCH_SECONDS ??= '1';
   env.H1_BENCH_TIME_SCALE ??= '0.25';

@@ -12,7 +12,7 @@ import {
 import { connect } from 'node:net';
 import { Agent, request } from '@h1kit/duplex';
 import { Pool, Agent as UndiciAgent, request as undiciRequest } from 'undici';
-import { compare } from '../../../scripts/bench-kit.js';
+import { compare, quick } from '../../../scripts/bench-kit.js';
 import {
   cores,
   pin,
@@ -270,7 +270,7 @@ async function main(): Promise<void> {
       perOp: ECHO_TOTAL / 1e6,
       rounds,
       time: 0,
-      iterations: 2,
+      iterations: quick ? 1 : 2,
       warmupEveryRound: true,
       warmupIterations: 1,
       targets: [{ ratio: 1.2, peer: 'node:http request' }],

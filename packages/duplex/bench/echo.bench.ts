@@ -17,7 +17,7 @@ import { dirname, join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { ChunkedDecoder, encodeChunk } from '@h1kit/chunked';
-import { compare, summarize } from '../../../scripts/bench-kit.js';
+import { compare, quick, summarize } from '../../../scripts/bench-kit.js';
 import {
   cores,
   cpuOf,
@@ -29,7 +29,9 @@ import {
 } from './server-processes.js';
 
 const MiB = 1 << 20;
-const TOTAL = 256 * MiB;
+/** Each way per echo; --quick sends 64 MiB. */
+const TOTAL = (quick ? 64 : 256) * MiB;
+const TOTAL_NAME = `${TOTAL / MiB} MiB`;
 const WRITE = 64 * 1024;
 const RAW = 'raw net echo';
 /** The same echo writing each read in two halves: no write crosses a TCP segment by a runt. */
@@ -435,12 +437,12 @@ async function main(): Promise<void> {
   const fleet = new Fleet(pinned, goBinary);
   try {
     await compare({
-      title: 'full-duplex echo, one connection, 256 MiB each way, 64 KiB writes, chunked both ways',
+      title: `full-duplex echo, one connection, ${TOTAL_NAME} each way, 64 KiB writes, chunked both ways`,
       unit: 'MB/s each way',
       perOp: TOTAL / 1e6,
       time: 0,
       rounds: Number(process.env.H1_BENCH_ROUNDS ?? 15),
-      iterations: 3,
+      iterations: quick ? 1 : 3,
       warmup: true,
       warmupEveryRound: true,
       warmupIterations: 2,
@@ -472,7 +474,7 @@ async function main(): Promise<void> {
 
     // `pnpm bench --quick` asks for 2 rounds, 1 s loads and a quarter of the time: the CPU and
     // ping-pong loads follow it too, so that a quick look at this bench takes seconds, not minutes.
-    const fewer = Math.min(5, Number(process.env.H1_BENCH_ROUNDS ?? 5));
+    const fewer = quick ? 1 : Math.min(5, Number(process.env.H1_BENCH_ROUNDS ?? 5));
     const scale = Number(process.env.H1_BENCH_TIME_SCALE ?? 1);
     const cpuRounds = Number(process.env.H1_BENCH_CPU_ROUNDS ?? fewer);
     const MESSAGES = Math.max(500, Math.round(5000 * scale));

@@ -20,15 +20,17 @@
 // that wait for a full GC: they live long enough in a paced stream to leave the young
 // generation. Forcing a GC every 100 ms kept every contender under 62 MiB, with 3-6 MiB of
 // buffers alive. The note after each table gives the idle RSS and the growth over it.
-//   H1_BENCH_MEMORY_MIB   volume per run (default 1024; 128 when H1_BENCH_SECONDS <= 1, --quick)
-//   H1_BENCH_ROUNDS       rounds (default 3), each on fresh processes
+//   H1_BENCH_MEMORY_MIB   volume per run (default 1024; 64 under --quick)
+//   H1_BENCH_ROUNDS       rounds (default 3; 1 under --quick), each on fresh processes
 //   H1_BENCH_MEMORY_SERIAL=1  one server at a time instead of a round's servers side by side
+//   H1_BENCH_MEMORY_GC_MS     every server process forces a full GC this often (pnpm bench runs
+//                             processes with --expose-gc): the peak with garbage kept out of it
 import { createServer as createHttpServer } from 'node:http';
 import { createServer as createNetServer, type Socket } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { crc32 } from 'node:zlib';
 import { ChunkedDecoder } from '@h1kit/chunked';
-import { summarize } from '../../../scripts/bench-kit.js';
+import { quick, summarize } from '../../../scripts/bench-kit.js';
 import {
   echo,
   makePayload,
@@ -130,6 +132,10 @@ async function rawSink(socket: Socket, rest: Buffer, rate: number): Promise<void
 
 async function serve(kind: Kind): Promise<void> {
   const port = (server: { address(): unknown }) => (server.address() as { port: number }).port;
+  // H1_BENCH_MEMORY_GC_MS: a full GC that often, to tell buffers held from buffers not yet freed.
+  const gcMs = Number(process.env.H1_BENCH_MEMORY_GC_MS ?? 0);
+  const gc = (globalThis as { gc?: () => void }).gc;
+  if (gcMs > 0 && gc) setInterval(gc, gcMs).unref();
   if (kind === RAW) {
     const server = createNetServer({ noDelay: true }, (socket) => {
       socket.on('error', () => {});
@@ -203,15 +209,14 @@ function median(values: number[]): number {
 }
 
 async function main(): Promise<void> {
-  const quick = Number(process.env.H1_BENCH_SECONDS ?? Number.POSITIVE_INFINITY) <= 1;
   const given = process.env.H1_BENCH_MEMORY_MIB;
-  const volume = Number(given ?? (quick ? 128 : 1024)) * MiB;
+  const volume = Number(given ?? (quick ? 64 : 1024)) * MiB;
   if (!(volume > 0) || !Number.isInteger(volume / PIECE)) {
     throw new Error(`H1_BENCH_MEMORY_MIB=${given}: need a positive whole number of MiB`);
   }
-  const rounds = Number(process.env.H1_BENCH_ROUNDS ?? 3);
+  const rounds = quick ? 1 : Number(process.env.H1_BENCH_ROUNDS ?? 3);
   // Long enough to get past the JIT's first tiers, short enough not to cost the run its budget.
-  const calibration = Math.min(volume, (quick ? 64 : 256) * MiB);
+  const calibration = Math.min(volume, (quick ? 32 : 256) * MiB);
   // A paced run is mostly waiting: 1 GiB at a tenth of this machine's loopback rate takes 10-40 s,
   // and one after another the 24 of them would take 4-16 minutes. Side by side, each server
   // still has its own process and its own VmHWM, and together they use under half the core the

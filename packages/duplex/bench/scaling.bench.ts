@@ -12,7 +12,7 @@
 import type { ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { createServer as createHttpServer } from 'node:http';
-import { summarize } from '../../../scripts/bench-kit.js';
+import { quick, summarize } from '../../../scripts/bench-kit.js';
 import { type LoadResult, MESSAGE_BYTES, runLoad } from './scaling-client.js';
 import {
   cores,
@@ -68,8 +68,9 @@ const contender = (name: Kind) => ({
 const plural = (n: number) => `${n.toLocaleString('en-US')} connection${n === 1 ? '' : 's'}`;
 
 async function main(): Promise<void> {
-  const rounds = Number(process.env.H1_BENCH_ROUNDS ?? 3);
-  const seconds = Number(process.env.H1_BENCH_SECONDS ?? 3);
+  // --quick: one round of half a second per server and connection count.
+  const rounds = quick ? 1 : Number(process.env.H1_BENCH_ROUNDS ?? 3);
+  const seconds = quick ? 0.5 : Number(process.env.H1_BENCH_SECONDS ?? 3);
   // Enough for the JIT to settle on fresh processes, short enough to keep a quick run quick.
   const warmMs = Math.round(Math.min(500, Math.max(100, seconds * 100)));
   const only = process.env.H1_BENCH_ONLY?.split(',');

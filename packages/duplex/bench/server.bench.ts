@@ -15,9 +15,17 @@ import { createServer as createHttpServer } from 'node:http';
 import { connect, createServer as createNetServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { summarize } from '../../../scripts/bench-kit.js';
+import { quick, summarize } from '../../../scripts/bench-kit.js';
 import { handBackServer, leanServer } from './ceilings.js';
-import { cpuOf, pin, serveH1kit, serving, startServer, stopServer } from './server-processes.js';
+import {
+  cpuOf,
+  pin,
+  type ServerProcess,
+  serveH1kit,
+  serving,
+  startServer,
+  stopServer,
+} from './server-processes.js';
 
 const NODE = 'node:http';
 const RAW = 'raw socket, canned answers (ceiling)';
@@ -161,20 +169,31 @@ async function nodeClient(port: number, load: Load, seconds: number): Promise<Re
   };
 }
 
+/** One load's figures for every server, one entry per round. */
+interface Runs {
+  rps: Map<string, number[]>;
+  p99: Map<string, number[]>;
+  cpu: Map<string, number[]>;
+}
+
 async function main(): Promise<void> {
   const pinned = pin(process.pid, 0);
   const useWrk = hasWrk();
-  const rounds = Number(process.env.H1_BENCH_ROUNDS ?? 5);
+  // --quick: one round, each server process serving every load in turn after one warm-up, and
+  // without the two design ceilings; 4 servers x 6 loads x 1 s is most of a quick run's budget.
+  const rounds = quick ? 1 : Number(process.env.H1_BENCH_ROUNDS ?? 5);
   const seconds = Number(process.env.H1_BENCH_SECONDS ?? 3);
   const only = process.env.H1_BENCH_ONLY?.split(',');
-  const kinds = SERVERS.filter((kind) => !only || only.includes(kind));
+  const kinds = SERVERS.filter((kind) =>
+    only ? only.includes(kind) : !quick || (kind !== LEAN && kind !== HAND_BACK),
+  );
   writeFileSync(
     PIPELINE_LUA,
     'init = function(args)\n  local r = {}\n  for i = 1, 16 do r[i] = wrk.format(nil, "/") end\n  req = table.concat(r)\nend\nrequest = function() return req end\n',
   );
   console.log(
     useWrk
-      ? `load from wrk${pinned ? ' on cpu 0, servers on the last cpu' : ''}; ${rounds} paired rounds of ${seconds} s, fresh server processes each round`
+      ? `load from wrk${pinned ? ' on cpu 0, servers on the last cpu' : ''}; ${rounds} paired round${rounds > 1 ? 's' : ''} of ${seconds} s, ${quick ? 'one server process per round for every load (--quick; the two design ceilings left out)' : 'fresh server processes each round'}`
       : 'wrk is not installed (apt-get install wrk): load from an in-process Node client, which is slower than wrk and caps every figure lower',
   );
   // H1_BENCH_LOADS=64x1,1x16 runs only those loads (connections x depth).
@@ -186,72 +205,113 @@ async function main(): Promise<void> {
         loads.push({ connections, depth });
     }
   }
-  for (const load of loads) {
-    const rps = new Map<string, number[]>(kinds.map((k) => [k, []]));
-    const p99 = new Map<string, number[]>(kinds.map((k) => [k, []]));
-    const cpu = new Map<string, number[]>(kinds.map((k) => [k, []]));
-    for (let round = 0; round < rounds; round++) {
-      const order = round % 2 === 0 ? kinds : [...kinds].reverse();
+  const runs = new Map<Load, Runs>(
+    loads.map((load) => [
+      load,
+      {
+        rps: new Map(kinds.map((k) => [k, []])),
+        p99: new Map(kinds.map((k) => [k, []])),
+        cpu: new Map(kinds.map((k) => [k, []])),
+      },
+    ]),
+  );
+  /** One timed load on a running server, after a short warm-up when `warm`. */
+  const measure = async (
+    kind: Kind,
+    port: number,
+    child: ServerProcess['child'],
+    load: Load,
+    warm: boolean,
+  ) => {
+    // A short warm-up on the same process, so that the JIT's first choices are not timed.
+    // Under --quick a third of a second from the in-process client: wrk cannot run under 1 s.
+    if (warm) {
+      if (quick) await nodeClient(port, load, 0.3);
+      else if (useWrk) await wrk(port, load, 1, pinned);
+      else await nodeClient(port, load, 1);
+    }
+    const before = await cpuOf(child);
+    const result = useWrk
+      ? await wrk(port, load, seconds, pinned)
+      : await nodeClient(port, load, seconds);
+    const used = (await cpuOf(child)) - before;
+    const into = runs.get(load)!;
+    into.rps.get(kind)!.push(result.rps);
+    into.p99.get(kind)!.push(result.p99ms);
+    into.cpu.get(kind)!.push((used * 1000) / (result.rps * seconds));
+  };
+  const withServer = async (kind: Kind, use: (server: ServerProcess) => Promise<void>) => {
+    const server = await startServer(process.argv[1]!, kind, pinned);
+    try {
+      await use(server);
+    } finally {
+      await stopServer(server.child);
+    }
+  };
+  for (let round = 0; round < rounds; round++) {
+    const order = round % 2 === 0 ? kinds : [...kinds].reverse();
+    if (quick) {
       for (const kind of order) {
-        const { child, port } = await startServer(process.argv[1]!, kind, pinned);
-        try {
-          // A short warm-up on the same process, so that the JIT's first choices are not timed.
-          if (useWrk) await wrk(port, load, 1, pinned);
-          else await nodeClient(port, load, 1);
-          const before = await cpuOf(child);
-          const result = useWrk
-            ? await wrk(port, load, seconds, pinned)
-            : await nodeClient(port, load, seconds);
-          const used = (await cpuOf(child)) - before;
-          rps.get(kind)!.push(result.rps);
-          p99.get(kind)!.push(result.p99ms);
-          cpu.get(kind)!.push((used * 1000) / (result.rps * seconds));
-        } finally {
-          await stopServer(child);
-        }
+        await withServer(kind, async ({ child, port }) => {
+          for (const [i, load] of loads.entries()) await measure(kind, port, child, load, i === 0);
+        });
+      }
+      continue;
+    }
+    for (const load of loads) {
+      for (const kind of order) {
+        await withServer(kind, ({ child, port }) => measure(kind, port, child, load, true));
       }
     }
-    const what = `${load.connections} connection${load.connections > 1 ? 's' : ''}, ${load.depth > 1 ? `${load.depth}-deep pipelining` : 'keep-alive'}`;
-    const contenders = kinds.map((name) => ({
-      name,
-      role: name.startsWith('h1kit') ? ('ours' as const) : ('peer' as const),
-    }));
-    // The targets of the server-speed issue: standalone 1.5x node:http keep-alive and 2x
-    // pipelined; every request through the hijack at 0.8x node:http's keep-alive rate.
-    const targets =
-      load.depth > 1
-        ? [{ ratio: 2, peer: NODE, ours: 'h1kit standalone' }]
-        : [
-            { ratio: 1.5, peer: NODE, ours: 'h1kit standalone' },
-            { ratio: 0.8, peer: NODE, ours: 'h1kit hijack on node:http' },
-          ];
-    summarize({ title: `hello world, ${what}`, unit: 'req/s', contenders, targets }, rps);
-    // wrk does not time the responses of a pipelined batch (it prints 0): no p99 for those.
-    if (load.depth === 1 || !useWrk) {
-      summarize(
-        {
-          title: `the same runs: p99 latency${load.depth > 1 ? ' of a pipelined batch' : ''} (lower is better; ratio < 1 means faster)`,
-          unit: 'ms p99',
-          better: 'lower',
-          // The server-speed issue: p99 no worse than node:http's.
-          targets: [{ ratio: 1, peer: NODE, ours: 'h1kit standalone' }],
-          contenders,
-        },
-        p99,
-      );
-    }
+  }
+  for (const load of loads) report(load, kinds, runs.get(load)!, useWrk);
+}
+
+function report(load: Load, kinds: Kind[], runs: Runs, useWrk: boolean): void {
+  const what = `${load.connections} connection${load.connections > 1 ? 's' : ''}, ${load.depth > 1 ? `${load.depth}-deep pipelining` : 'keep-alive'}`;
+  const contenders = kinds.map((name) => ({
+    name,
+    role: name.startsWith('h1kit')
+      ? ('ours' as const)
+      : name === NODE
+        ? ('peer' as const)
+        : ('ceiling' as const),
+  }));
+  // The targets of the server-speed issue: standalone 1.5x node:http keep-alive and 2x
+  // pipelined; every request through the hijack at 0.8x node:http's keep-alive rate.
+  const targets =
+    load.depth > 1
+      ? [{ ratio: 2, peer: NODE, ours: 'h1kit standalone' }]
+      : [
+          { ratio: 1.5, peer: NODE, ours: 'h1kit standalone' },
+          { ratio: 0.8, peer: NODE, ours: 'h1kit hijack on node:http' },
+        ];
+  summarize({ title: `hello world, ${what}`, unit: 'req/s', contenders, targets }, runs.rps);
+  // wrk does not time the responses of a pipelined batch (it prints 0): no p99 for those.
+  if (load.depth === 1 || !useWrk) {
     summarize(
       {
-        title: 'the same runs: server CPU per request (lower is better; ratio < 1 means cheaper)',
-        unit: 'µs',
+        title: `the same runs: p99 latency${load.depth > 1 ? ' of a pipelined batch' : ''} (lower is better; ratio < 1 means faster)`,
+        unit: 'ms p99',
         better: 'lower',
-        // The server-speed issue: CPU per request lower than node:http's.
+        // The server-speed issue: p99 no worse than node:http's.
         targets: [{ ratio: 1, peer: NODE, ours: 'h1kit standalone' }],
         contenders,
       },
-      cpu,
+      runs.p99,
     );
   }
+  summarize(
+    {
+      title: 'the same runs: server CPU per request (lower is better; ratio < 1 means cheaper)',
+      unit: 'µs',
+      better: 'lower',
+      // The server-speed issue: CPU per request lower than node:http's.
+      targets: [{ ratio: 1, peer: NODE, ours: 'h1kit standalone' }],
+      contenders,
+    },
+    runs.cpu,
+  );
 }
 
 if (process.argv[2] === '--serve') await serve(process.argv[3] as Kind);
