@@ -53,7 +53,7 @@ export interface Comparison {
   series?: { name: string; x: number; xLabel: string };
   /**
    * Total tinybench time per contender in ms, split over the rounds (default 1500); scaled by
-   * H1_BENCH_TIME_SCALE, which `pnpm bench --quick` sets to 0.25.
+   * H1_BENCH_TIME_SCALE, which `pnpm bench --quick` sets to 0.15.
    */
   time?: number;
   /** Interleaved rounds (default 7, 3 under --quick); the printed figure is each contender's median. */

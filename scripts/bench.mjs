@@ -91,7 +91,7 @@ if (quick) {
   env.H1_BENCH_QUICK = '1';
   env.H1_BENCH_ROUNDS ??= '2';
   env.H1_BENCH_SECONDS ??= '1';
-  env.H1_BENCH_TIME_SCALE ??= '0.25';
+  env.H1_BENCH_TIME_SCALE ??= '0.15';
 }
 // One file per run: two runs at once (another terminal) must not truncate each other's records.
 const collected = join(out, `results-${process.pid}.jsonl`);
