@@ -2,7 +2,7 @@ import { STATUS_CODES } from 'node:http';
 import { H1Error, HeaderErrorCode } from './errors.js';
 import { type FieldInput, forEachField } from './fields.js';
 import { CharClass } from './syntax.js';
-import { writeHead } from './writer.js';
+import { acquireWriter, type HeadWriter, releaseWriter, writeHead } from './writer.js';
 
 /**
  * The HTTP versions a serialized head may name.
@@ -78,21 +78,47 @@ export function serializeResponseHead(
   if (typeof reason !== 'string') {
     throw new H1Error(HeaderErrorCode.INVALID_REASON, 'reason phrase must be a string');
   }
-  return writeHead((writer) => {
-    writer.ascii(version);
-    writer.ascii(` ${status} `);
-    writer.checked(
-      reason,
-      0,
-      reason.length,
-      CharClass.FIELD_CONTENT,
-      HeaderErrorCode.INVALID_REASON,
-      'reason phrase',
-    );
-    writer.byte2(0x0d, 0x0a);
+  const writer = acquireWriter();
+  try {
+    writer.begin();
+    statusLine(writer, version, status, reason);
     forEachField(fields, writer);
     writer.byte2(0x0d, 0x0a);
-  });
+    return writer.finish();
+  } finally {
+    releaseWriter(writer);
+  }
+}
+
+/**
+ * HTTP/1.1 status lines written before, by status, with the reason they carry: nearly every
+ * response has one of a few, and copying their checked bytes costs less than writing them anew.
+ * The reason is compared on each use, so a changed `STATUS_CODES` entry or a caller's own reason
+ * is written (and checked) afresh. At most 900 entries, one per three-digit status.
+ */
+const statusLines: Array<{ reason: string; bytes: Uint8Array } | undefined> = [];
+
+function statusLine(writer: HeadWriter, version: string, status: number, reason: string): void {
+  const cacheable = version === 'HTTP/1.1';
+  const known = cacheable ? statusLines[status - 100] : undefined;
+  if (known !== undefined && known.reason === reason) {
+    writer.raw(known.bytes);
+    return;
+  }
+  const mark = writer.mark();
+  writer.ascii(version);
+  writer.ascii(` ${status} `);
+  writer.checked(
+    reason,
+    0,
+    reason.length,
+    CharClass.FIELD_CONTENT,
+    HeaderErrorCode.INVALID_REASON,
+    'reason phrase',
+  );
+  writer.byte2(0x0d, 0x0a);
+  if (cacheable && known === undefined)
+    statusLines[status - 100] = { reason, bytes: writer.since(mark) };
 }
 
 /**

@@ -59,6 +59,26 @@ export class HeadWriter implements FieldVisitor {
     this.pos = pos;
   }
 
+  /** Copies bytes validated before (a cached status line). */
+  raw(line: Uint8Array): void {
+    this.reserve(line.length);
+    this.bytes.set(line, this.pos);
+    this.pos += line.length;
+  }
+
+  /**
+   * Where the next byte goes, counted from the start of the head in progress (which `reserve` may
+   * move to a new slab): with `since`, the bytes of one part of that head.
+   */
+  mark(): number {
+    return this.pos - this.start;
+  }
+
+  /** A copy of what was written from `mark` on, to keep beyond this head. */
+  since(mark: number): Uint8Array {
+    return this.bytes.slice(this.start + mark, this.pos);
+  }
+
   byte2(a: number, b: number): void {
     this.reserve(2);
     this.bytes[this.pos++] = a;
@@ -134,7 +154,11 @@ export class HeadWriter implements FieldVisitor {
         );
       }
       // A length or a count: its digits need neither a string nor a check.
-      if (Number.isSafeInteger(value) && value >= 0 && knownNames.has(name)) {
+      if (
+        Number.isSafeInteger(value) &&
+        value >= 0 &&
+        (known !== undefined || knownNames.has(name))
+      ) {
         this.digitsLine(name, value);
         return;
       }
@@ -152,7 +176,8 @@ export class HeadWriter implements FieldVisitor {
     const bytes = this.bytes;
     const lineStart = this.pos;
     let pos = lineStart;
-    if (knownNames.has(name)) {
+    // A name with cached lines passed the check when its first line was written.
+    if (known !== undefined || knownNames.has(name)) {
       for (let i = 0; i < nameLength; i++) bytes[pos++] = name.charCodeAt(i);
     } else {
       for (let i = 0; i < nameLength; i++) {
@@ -281,22 +306,27 @@ const shared = new HeadWriter();
 let sharedBusy = false;
 
 /**
- * Runs `write` with a writer and returns the head it wrote. The shared writer serves every call
- * but one that re-enters from inside a user iterator, which gets a writer of its own.
+ * The shared writer, or a writer of its own for a call that re-enters from inside a user
+ * iterator (the shared one is then mid-head); `releaseWriter` gives it back.
  */
-export function writeHead(write: (writer: HeadWriter) => void): Uint8Array {
-  if (sharedBusy) {
-    const own = new HeadWriter();
-    own.begin();
-    write(own);
-    return own.finish();
-  }
+export function acquireWriter(): HeadWriter {
+  if (sharedBusy) return new HeadWriter();
   sharedBusy = true;
+  return shared;
+}
+
+export function releaseWriter(writer: HeadWriter): void {
+  if (writer === shared) sharedBusy = false;
+}
+
+/** Runs `write` with a writer (see `acquireWriter`) and returns the head it wrote. */
+export function writeHead(write: (writer: HeadWriter) => void): Uint8Array {
+  const writer = acquireWriter();
   try {
-    shared.begin();
-    write(shared);
-    return shared.finish();
+    writer.begin();
+    write(writer);
+    return writer.finish();
   } finally {
-    sharedBusy = false;
+    releaseWriter(writer);
   }
 }

@@ -1,6 +1,7 @@
 // Field lines that repeat are sent from a cache of their checked bytes: whatever the cache holds,
 // every head must read back with every field it was given, across slab changes too.
-import { serializeResponseHead } from '@h1kit/headers';
+import { STATUS_CODES } from 'node:http';
+import { H1Error, serializeResponseHead } from '@h1kit/headers';
 import { describe, expect, it } from 'vitest';
 import { text } from '../../../testkit/bytes.js';
 
@@ -78,5 +79,62 @@ describe('the cache of checked field lines', () => {
     expect(text(serializeResponseHead(200, { 'X-Id': 'first' }))).toBe(
       'HTTP/1.1 200 OK\r\nX-Id: first\r\n\r\n',
     );
+  });
+});
+
+describe('the cache of status lines', () => {
+  it('writes every status line right the first time and from the cache after, also across the end of a slab', () => {
+    const SLAB = 16384;
+    // Each head is a view of the writer's slab and the next one starts at the following multiple
+    // of 8: a pad head of a chosen size puts the next status line 16 bytes before the slab's
+    // end, so that its reason phrase is what moves it to a new slab.
+    const nextStart = (head: Uint8Array) => (head.byteOffset + head.length + 7) & ~7;
+    for (let status = 100; status <= 999; status++) {
+      let at = nextStart(serializeResponseHead(200, {}));
+      if (at > SLAB - 16 - 28)
+        at = nextStart(serializeResponseHead(200, { 'X-Big': 'b'.repeat(600) }));
+      const pad = serializeResponseHead(200, { 'X-Pad': 'p'.repeat(SLAB - 16 - at - 28) });
+      expect(nextStart(pad)).toBe(SLAB - 16);
+      const expected = `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? ''}\r\n\r\n`;
+      expect(text(serializeResponseHead(status, {}))).toBe(expected);
+      expect(text(serializeResponseHead(status, {}))).toBe(expected);
+    }
+  });
+
+  it("follows a changed STATUS_CODES entry, a caller's own reason and HTTP/1.0", () => {
+    expect(text(serializeResponseHead(299, {}))).toBe('HTTP/1.1 299 \r\n\r\n');
+    STATUS_CODES[299] = 'Fine By Us';
+    try {
+      expect(text(serializeResponseHead(299, {}))).toBe('HTTP/1.1 299 Fine By Us\r\n\r\n');
+    } finally {
+      delete STATUS_CODES[299];
+    }
+    expect(text(serializeResponseHead(299, {}))).toBe('HTTP/1.1 299 \r\n\r\n');
+    expect(text(serializeResponseHead(200, {}))).toBe('HTTP/1.1 200 OK\r\n\r\n');
+    expect(text(serializeResponseHead(200, {}, { reason: 'Fine' }))).toBe(
+      'HTTP/1.1 200 Fine\r\n\r\n',
+    );
+    expect(text(serializeResponseHead(200, {}, { version: '1.0' }))).toBe(
+      'HTTP/1.0 200 OK\r\n\r\n',
+    );
+    expect(text(serializeResponseHead(200, {}))).toBe('HTTP/1.1 200 OK\r\n\r\n');
+  });
+
+  it('checks a reason that is not the cached one, for a status seen before and one not', () => {
+    serializeResponseHead(201, {});
+    for (const status of [201, 298]) {
+      expect(() => serializeResponseHead(status, {}, { reason: 'Created\r\nX-Evil: 1' })).toThrow(
+        H1Error,
+      );
+    }
+    STATUS_CODES[297] = 'Bad\nReason';
+    try {
+      expect(() => serializeResponseHead(297, {})).toThrow(
+        expect.objectContaining({ code: 'ERR_H1_INVALID_REASON' }),
+      );
+    } finally {
+      delete STATUS_CODES[297];
+    }
+    expect(text(serializeResponseHead(297, {}))).toBe('HTTP/1.1 297 \r\n\r\n');
   });
 });

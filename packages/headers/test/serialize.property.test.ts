@@ -1,3 +1,4 @@
+import { STATUS_CODES } from 'node:http';
 import { fc, test } from '@fast-check/vitest';
 import { H1Error, serializeRequestHead, serializeResponseHead } from '@h1kit/headers';
 import { describe, expect } from 'vitest';
@@ -111,6 +112,29 @@ describe('serializeResponseHead', () => {
       expect(messages[0]?.statusCode).toBe(status);
       expect(messages[0]?.statusMessage).toBe(phrase);
       expect(messages[0]?.headers).toEqual(pairs.flat());
+    },
+  );
+
+  test.prop([
+    fc.array(fc.tuple(fc.integer({ min: 100, max: 999 }), fc.option(reason)), {
+      minLength: 1,
+      maxLength: 20,
+    }),
+  ])(
+    'agreement with llhttp: a status line from the cache reads back as one written anew, whatever statuses and reasons came before',
+    (calls) => {
+      for (const [status, phrase] of calls) {
+        const options = phrase === null ? undefined : { reason: phrase };
+        const head = serializeResponseHead(status, { 'Content-Length': 0 }, options);
+        const { messages, error } = llhttpParse('response', [head], {
+          finish: false,
+          single: true,
+          headResponse: true,
+        });
+        expect(error).toBeUndefined();
+        expect(messages[0]?.statusCode).toBe(status);
+        expect(messages[0]?.statusMessage).toBe(phrase ?? STATUS_CODES[status] ?? '');
+      }
     },
   );
 
