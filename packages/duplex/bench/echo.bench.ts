@@ -472,8 +472,8 @@ async function main(): Promise<void> {
       );
     }
 
-    // `pnpm bench --quick` asks for 2 rounds, 1 s loads and a quarter of the time: the CPU and
-    // ping-pong loads follow it too, so that a quick look at this bench takes seconds, not minutes.
+    // Under `pnpm bench --quick` (one round, 1 s loads, 0.15 of the time) the CPU and ping-pong
+    // loads are cut too, so that a quick look at this bench takes seconds, not minutes.
     const fewer = quick ? 1 : Math.min(5, Number(process.env.H1_BENCH_ROUNDS ?? 5));
     const scale = Number(process.env.H1_BENCH_TIME_SCALE ?? 1);
     const cpuRounds = Number(process.env.H1_BENCH_CPU_ROUNDS ?? fewer);

@@ -18,8 +18,9 @@
 // Reading the figure: on Node 20 here an idle server process is already about 48 MiB (42 MiB of
 // it the node binary's own mapped pages), and most of the rest is 64 KiB socket read buffers
 // that wait for a full GC: they live long enough in a paced stream to leave the young
-// generation. Forcing a GC every 100 ms kept every contender under 62 MiB, with 3-6 MiB of
-// buffers alive. The note after each table gives the idle RSS and the growth over it.
+// generation. Forcing a GC every 100 ms (H1_BENCH_MEMORY_GC_MS=100, 1 GiB) brought the peaks to
+// 61-67 MiB for the raw socket and node:http and 62-80 MiB for h1kit. The note after each table
+// gives the idle RSS and the growth over it.
 //   H1_BENCH_MEMORY_MIB   volume per run (default 1024; 64 under --quick)
 //   H1_BENCH_ROUNDS       rounds (default 3; 1 under --quick), each on fresh processes
 //   H1_BENCH_MEMORY_SERIAL=1  one server at a time instead of a round's servers side by side

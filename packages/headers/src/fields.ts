@@ -1,5 +1,5 @@
 import { H1Error, HeaderErrorCode } from './errors.js';
-import { writeHead } from './writer.js';
+import { type HeadWriter, writeHead } from './writer.js';
 
 /**
  * One field value as callers give it: repeated fields come as an array.
@@ -151,8 +151,10 @@ function badValueType(name: string, value: unknown): never {
  * ```
  */
 export function serializeFieldLines(fields: FieldInput): Uint8Array {
-  return writeHead((writer) => {
-    forEachField(fields, writer);
-    writer.byte2(0x0d, 0x0a);
-  });
+  return writeHead(fieldSection, fields, undefined, undefined, undefined);
+}
+
+function fieldSection(writer: HeadWriter, fields: FieldInput): void {
+  forEachField(fields, writer);
+  writer.byte2(0x0d, 0x0a);
 }

@@ -2,7 +2,7 @@ import { STATUS_CODES } from 'node:http';
 import { H1Error, HeaderErrorCode } from './errors.js';
 import { type FieldInput, forEachField } from './fields.js';
 import { CharClass } from './syntax.js';
-import { acquireWriter, type HeadWriter, releaseWriter, writeHead } from './writer.js';
+import { type HeadWriter, writeHead } from './writer.js';
 
 /**
  * The HTTP versions a serialized head may name.
@@ -78,16 +78,19 @@ export function serializeResponseHead(
   if (typeof reason !== 'string') {
     throw new H1Error(HeaderErrorCode.INVALID_REASON, 'reason phrase must be a string');
   }
-  const writer = acquireWriter();
-  try {
-    writer.begin();
-    statusLine(writer, version, status, reason);
-    forEachField(fields, writer);
-    writer.byte2(0x0d, 0x0a);
-    return writer.finish();
-  } finally {
-    releaseWriter(writer);
-  }
+  return writeHead(responseHead, version, status, reason, fields);
+}
+
+function responseHead(
+  writer: HeadWriter,
+  version: string,
+  status: number,
+  reason: string,
+  fields: FieldInput,
+): void {
+  statusLine(writer, version, status, reason);
+  forEachField(fields, writer);
+  writer.byte2(0x0d, 0x0a);
 }
 
 /**
@@ -96,7 +99,10 @@ export function serializeResponseHead(
  * The reason is compared on each use, so a changed `STATUS_CODES` entry or a caller's own reason
  * is written (and checked) afresh. At most 900 entries, one per three-digit status.
  */
-const statusLines: Array<{ reason: string; bytes: Uint8Array } | undefined> = [];
+const statusLines: Array<{ reason: string; bytes: Uint8Array } | undefined> = Array.from(
+  { length: 900 },
+  () => undefined,
+);
 
 function statusLine(writer: HeadWriter, version: string, status: number, reason: string): void {
   const cacheable = version === 'HTTP/1.1';
@@ -144,22 +150,30 @@ export function serializeRequestHead(
     throw new H1Error(HeaderErrorCode.INVALID_TARGET, 'request-target must be a non-empty string');
   }
   const version = versionString(options?.version);
-  return writeHead((writer) => {
-    writer.token(method, HeaderErrorCode.INVALID_METHOD, 'method');
-    writer.ascii(' ');
-    writer.checked(
-      target,
-      0,
-      target.length,
-      CharClass.TARGET,
-      HeaderErrorCode.INVALID_TARGET,
-      'request-target',
-    );
-    writer.ascii(` ${version}`);
-    writer.byte2(0x0d, 0x0a);
-    forEachField(fields, writer);
-    writer.byte2(0x0d, 0x0a);
-  });
+  return writeHead(requestHead, method, target, version, fields);
+}
+
+function requestHead(
+  writer: HeadWriter,
+  method: string,
+  target: string,
+  version: string,
+  fields: FieldInput,
+): void {
+  writer.token(method, HeaderErrorCode.INVALID_METHOD, 'method');
+  writer.ascii(' ');
+  writer.checked(
+    target,
+    0,
+    target.length,
+    CharClass.TARGET,
+    HeaderErrorCode.INVALID_TARGET,
+    'request-target',
+  );
+  writer.ascii(` ${version}`);
+  writer.byte2(0x0d, 0x0a);
+  forEachField(fields, writer);
+  writer.byte2(0x0d, 0x0a);
 }
 
 function versionString(version: HttpVersion | undefined): string {

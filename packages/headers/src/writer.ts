@@ -306,27 +306,26 @@ const shared = new HeadWriter();
 let sharedBusy = false;
 
 /**
- * The shared writer, or a writer of its own for a call that re-enters from inside a user
- * iterator (the shared one is then mid-head); `releaseWriter` gives it back.
+ * Runs `write(writer, a, b, c, d)` and returns the head it wrote. The shared writer serves every
+ * call but one that re-enters from inside a user iterator (the shared one is then mid-head),
+ * which gets a writer of its own. The arguments are passed through rather than captured, so that
+ * a head costs no closure: heads are written once per request.
  */
-export function acquireWriter(): HeadWriter {
-  if (sharedBusy) return new HeadWriter();
+export function writeHead<A, B, C, D>(
+  write: (writer: HeadWriter, a: A, b: B, c: C, d: D) => void,
+  a: A,
+  b: B,
+  c: C,
+  d: D,
+): Uint8Array {
+  const own = sharedBusy;
+  const writer = own ? new HeadWriter() : shared;
   sharedBusy = true;
-  return shared;
-}
-
-export function releaseWriter(writer: HeadWriter): void {
-  if (writer === shared) sharedBusy = false;
-}
-
-/** Runs `write` with a writer (see `acquireWriter`) and returns the head it wrote. */
-export function writeHead(write: (writer: HeadWriter) => void): Uint8Array {
-  const writer = acquireWriter();
   try {
     writer.begin();
-    write(writer);
+    write(writer, a, b, c, d);
     return writer.finish();
   } finally {
-    releaseWriter(writer);
+    if (!own) sharedBusy = false;
   }
 }
