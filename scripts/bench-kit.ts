@@ -80,6 +80,17 @@ const timeScale = Number(process.env.H1_BENCH_TIME_SCALE ?? 1);
  */
 export const quick = process.env.H1_BENCH_QUICK === '1';
 
+/**
+ * The contenders `H1_BENCH_ONLY` picks, in their own order: it lists parts of names separated by
+ * `|` (names contain commas), and a contender is picked when its name contains any of them.
+ * Unset, every contender runs.
+ */
+export function picked<T extends string>(names: readonly T[]): T[] {
+  const parts = process.env.H1_BENCH_ONLY?.split('|').filter((part) => part !== '');
+  if (!parts?.length) return [...names];
+  return names.filter((name) => parts.some((part) => name.includes(part)));
+}
+
 export interface Figures {
   [name: string]: number;
 }

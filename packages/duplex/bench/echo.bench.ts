@@ -17,7 +17,7 @@ import { dirname, join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { ChunkedDecoder, encodeChunk } from '@h1kit/chunked';
-import { compare, quick, summarize } from '../../../scripts/bench-kit.js';
+import { compare, picked, quick, summarize } from '../../../scripts/bench-kit.js';
 import {
   cores,
   cpuOf,
@@ -430,8 +430,7 @@ async function main(): Promise<void> {
       ? `client pinned to cpu 0, servers to cpu ${cores - 1}; fresh server processes every round`
       : 'not pinned (taskset missing or one core); fresh server processes every round',
   );
-  const only = process.env.H1_BENCH_ONLY?.split(',');
-  const wanted = SERVERS.filter((kind) => !only || only.includes(kind));
+  const wanted = picked(SERVERS);
   const goBinary = wanted.includes(GO) ? buildGo() : undefined;
   const kinds = wanted.filter((kind) => kind !== GO || goBinary !== undefined);
   const fleet = new Fleet(pinned, goBinary);

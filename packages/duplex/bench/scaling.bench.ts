@@ -12,7 +12,7 @@
 import type { ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { createServer as createHttpServer } from 'node:http';
-import { quick, summarize } from '../../../scripts/bench-kit.js';
+import { picked, quick, summarize } from '../../../scripts/bench-kit.js';
 import { type LoadResult, MESSAGE_BYTES, runLoad } from './scaling-client.js';
 import {
   cores,
@@ -73,8 +73,7 @@ async function main(): Promise<void> {
   const seconds = quick ? 0.5 : Number(process.env.H1_BENCH_SECONDS ?? 3);
   // Enough for the JIT to settle on fresh processes, short enough to keep a quick run quick.
   const warmMs = Math.round(Math.min(500, Math.max(100, seconds * 100)));
-  const only = process.env.H1_BENCH_ONLY?.split(',');
-  const kinds = SERVERS.filter((kind) => !only || only.includes(kind));
+  const kinds = picked(SERVERS);
   const counts = process.env.H1_BENCH_CONNECTIONS?.split(',').map(Number) ?? COUNTS;
   const pinned = pin(process.pid, 0);
   console.log(

@@ -15,7 +15,7 @@ import { createServer as createHttpServer } from 'node:http';
 import { connect, createServer as createNetServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { quick, summarize } from '../../../scripts/bench-kit.js';
+import { picked, quick, summarize } from '../../../scripts/bench-kit.js';
 import { handBackServer, leanServer } from './ceilings.js';
 import {
   cpuOf,
@@ -183,10 +183,9 @@ async function main(): Promise<void> {
   // without the two design ceilings; 4 servers x 6 loads x 1 s is most of a quick run's budget.
   const rounds = quick ? 1 : Number(process.env.H1_BENCH_ROUNDS ?? 5);
   const seconds = Number(process.env.H1_BENCH_SECONDS ?? 3);
-  const only = process.env.H1_BENCH_ONLY?.split(',');
-  const kinds = SERVERS.filter((kind) =>
-    only ? only.includes(kind) : !quick || (kind !== LEAN && kind !== HAND_BACK),
-  );
+  const kinds = process.env.H1_BENCH_ONLY
+    ? picked(SERVERS)
+    : SERVERS.filter((kind) => !quick || (kind !== LEAN && kind !== HAND_BACK));
   writeFileSync(
     PIPELINE_LUA,
     'init = function(args)\n  local r = {}\n  for i = 1, 16 do r[i] = wrk.format(nil, "/") end\n  req = table.concat(r)\nend\nrequest = function() return req end\n',

@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { once } from 'node:events';
+import { EventEmitter, once } from 'node:events';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import {
   createServer as createHttpServer,
@@ -698,7 +698,7 @@ describe('enableHijack beside other upgrade users', () => {
 
   it('leaves no listener behind: a later upgrade on a server without upgrade listeners is an ordinary request', async () => {
     const server = track(createHttpServer((req, res) => res.end(`request ${req.url}`)));
-    enableHijack(
+    const control = enableHijack(
       server,
       (req) => req.url === '/take' || req.method === 'CONNECT',
       (hijacked) => {
@@ -717,5 +717,8 @@ describe('enableHijack beside other upgrade users', () => {
         'GET /later HTTP/1.1\r\nHost: x\r\nConnection: Upgrade, close\r\nUpgrade: chat\r\n\r\n',
       ),
     ).toMatch(/200 OK[\s\S]*request \/later$/);
+    // The hold counted through the server's own listenerCount, which disable() gives back.
+    control.disable();
+    expect(server.listenerCount).toBe(EventEmitter.prototype.listenerCount);
   });
 });

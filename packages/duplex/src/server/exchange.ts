@@ -96,7 +96,8 @@ export class DuplexExchange implements DeadlineOwner {
         init.continued === true,
       );
     }
-    this.socket.once('close', this.onSocketClose);
+    // `on` rather than `once`, which wraps the listener anew for every exchange: finish() removes it.
+    this.socket.on('close', this.onSocketClose);
     const framing = init.framing;
     if (framing.kind === 'none' || (framing.kind === 'length' && framing.length === 0)) {
       this.reading = 'done';

@@ -18,6 +18,7 @@ import {
   closeIdleHandedBack,
   continueSent,
   detachResponse,
+  forgetHolds,
   handBack,
   holdListener,
   releaseListener,
@@ -156,6 +157,7 @@ export function enableHijack(
   installation.undo.push(() => {
     server.emit = emit;
     server.closeIdleConnections = closeIdle;
+    forgetHolds(server);
   });
 
   return {
@@ -301,6 +303,21 @@ function stopAfterHead(req: IncomingMessage, socket: Socket): number {
   return STOP_AFTER_HEAD;
 }
 
+const kWatched = Symbol('h1kit.hijack.watched');
+
+/**
+ * The listeners a connection gets the first time it is hijacked, kept for its life however often
+ * it is handed back (adding and removing them on every request was a cost of every hijack): its
+ * close forgets it, and an error never goes unhandled, also while a handler has set no listener
+ * of its own. While node:http has the connection, its own error listener does the rest.
+ */
+function watch(installation: Installation, socket: Socket & { [kWatched]?: boolean }): void {
+  if (socket[kWatched]) return;
+  socket[kWatched] = true;
+  socket.once('close', () => installation.connections.delete(socket));
+  socket.on('error', ignore);
+}
+
 function takeOver(
   installation: Installation,
   req: MarkedRequest,
@@ -315,10 +332,7 @@ function takeOver(
     if (!held) detachResponse(res, socket);
   }
   installation.connections.add(socket);
-  const forget = (): void => installation.connections.delete(socket);
-  socket.once('close', forget);
-  // Until the handler sets its own, an error must not go unhandled.
-  socket.on('error', ignore);
+  watch(installation, socket);
   socket.setTimeout(0);
   const server = (socket as Socket & { server: Server }).server;
   // A clean end of an exchange with a live connection gives it back to node:http.
@@ -331,9 +345,7 @@ function takeOver(
       else closeGracefully(socket);
       return;
     }
-    forget();
-    socket.off('close', forget);
-    socket.off('error', ignore);
+    installation.connections.delete(socket);
     handBack(server, socket, rest);
     wrapParser(installation, socket);
   };

@@ -49,34 +49,74 @@ export function requestParserOf(socket: Socket): RequestParser {
   return parser as RequestParser;
 }
 
-const placeholders = new WeakMap<Server, Map<'upgrade' | 'connect', () => void>>();
+/** Which hand-overs are held on a server right now, and the function that lets them all go. */
+interface Hold {
+  upgrade: boolean;
+  connect: boolean;
+  releasing: boolean;
+  release: () => void;
+}
+
+const kHold = Symbol('h1kit.hold');
+type Holding = Server & { [kHold]?: Hold };
 
 /**
  * node:http destroys the connection of an upgrade or CONNECT nobody listens for (for 'upgrade'
  * since late 22.x and 24.9; for CONNECT on every line), and the hijack's own emit hook is not a
- * listener. So a placeholder is added from the head until that event, which node:http emits in
- * the same parser execution: in between no other head is parsed, so no `shouldUpgradeCallback`
- * (whose default counts 'upgrade' listeners) and no user code can observe it.
+ * listener. node:http asks `server.listenerCount(event)` for it between the head and the event,
+ * in the same parser execution: in between no other head is parsed (so no
+ * `shouldUpgradeCallback`, whose default counts 'upgrade' listeners) and no user code runs. So
+ * from the head until that event the server's `listenerCount` counts one listener for the event
+ * where there is none. Nothing is added to the listener list: a real placeholder, added and
+ * removed on every hijacked request, emitted 'newListener' and 'removeListener' each time and
+ * cost about a microsecond a request.
  */
 export function holdListener(server: Server, event: 'upgrade' | 'connect'): void {
-  if (server.listenerCount(event) > 0) return;
-  const byEvent = placeholders.get(server) ?? new Map<'upgrade' | 'connect', () => void>();
-  placeholders.set(server, byEvent);
-  if (byEvent.has(event)) return;
-  const placeholder = (): void => {};
-  byEvent.set(event, placeholder);
-  server.on(event, placeholder);
-  // Should node:http not emit after all, the placeholder still goes before any other I/O runs.
-  process.nextTick(() => releaseListener(server, event));
+  const hold = (server as Holding)[kHold] ?? countHeld(server as Holding);
+  hold[event] = true;
+  // Should node:http not emit after all, the hold still ends before any other I/O runs.
+  if (!hold.releasing) {
+    hold.releasing = true;
+    process.nextTick(hold.release);
+  }
 }
 
-/** Removes the placeholder `holdListener` added, if it is still there. */
+/** Ends the hold `holdListener` made for `event`, if there is one. */
 export function releaseListener(server: Server, event: 'upgrade' | 'connect'): void {
-  const byEvent = placeholders.get(server);
-  const placeholder = byEvent?.get(event);
-  if (!placeholder) return;
-  byEvent!.delete(event);
-  server.off(event, placeholder);
+  const hold = (server as Holding)[kHold];
+  if (hold) hold[event] = false;
+}
+
+/** Gives the server its own `listenerCount` back (what `enableHijack`'s `disable()` undoes). */
+export function forgetHolds(server: Server): void {
+  if (!(server as Holding)[kHold]) return;
+  delete (server as Holding)[kHold];
+  delete (server as { listenerCount?: unknown }).listenerCount;
+}
+
+function countHeld(server: Holding): Hold {
+  const hold: Hold = {
+    upgrade: false,
+    connect: false,
+    releasing: false,
+    release: () => {
+      hold.upgrade = false;
+      hold.connect = false;
+      hold.releasing = false;
+    },
+  };
+  const own = server.listenerCount;
+  server.listenerCount = function listenerCountWithHeld(
+    this: Server,
+    event: string | symbol,
+    listener?: (...args: unknown[]) => unknown,
+  ): number {
+    const count = Reflect.apply(own, this, listener === undefined ? [event] : [event, listener]);
+    if (count > 0 || listener !== undefined) return count as number;
+    return (event === 'upgrade' && hold.upgrade) || (event === 'connect' && hold.connect) ? 1 : 0;
+  } as Server['listenerCount'];
+  server[kHold] = hold;
+  return hold;
 }
 
 /**
