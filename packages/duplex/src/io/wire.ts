@@ -31,15 +31,18 @@ export class Wire {
   private delivering = false;
   /** After `detach()` the socket is somebody else's: the wire neither pauses nor resumes it. */
   private detached = false;
+  /** Listening to the socket: from the first `attach()`, until `detach()`. */
+  private listening = false;
 
+  /**
+   * The wire of `socket`, with `head` (bytes already read from it) first. It listens to the
+   * socket only from the first `attach()`: until then what arrives stays in the socket, in order
+   * behind `head`, and `detach()` returns `head` alone. So a message that is never read from (a
+   * hijacked request without a body) costs its socket no listener.
+   */
   constructor(socket: Duplex, head?: Uint8Array) {
     this.socket = socket;
     if (head && head.length > 0) this.held.push(head);
-    socket.on('data', this.onData);
-    socket.on('end', this.onEnd);
-    socket.on('error', this.onError);
-    socket.on('close', this.onClose);
-    socket.pause();
   }
 
   /**
@@ -50,6 +53,7 @@ export class Wire {
     if (this.consumer !== undefined && this.consumer !== consumer) {
       throw new Error('Wire.attach: the wire is held by another consumer; it must leave() first');
     }
+    if (!this.listening && !this.detached) this.listen();
     this.consumer = consumer;
     this.endDelivered = false;
     if (start) this.start();
@@ -67,7 +71,7 @@ export class Wire {
   pause(): void {
     if (this.detached) return;
     this.paused = true;
-    this.socket.pause();
+    if (this.listening) this.socket.pause();
   }
 
   resume(): void {
@@ -90,16 +94,31 @@ export class Wire {
    */
   detach(): Uint8Array {
     this.detached = true;
-    const socket = this.socket;
-    socket.off('data', this.onData);
-    socket.off('end', this.onEnd);
-    socket.off('error', this.onError);
-    socket.off('close', this.onClose);
+    if (this.listening) {
+      this.listening = false;
+      const socket = this.socket;
+      socket.off('data', this.onData);
+      socket.off('end', this.onEnd);
+      socket.off('error', this.onError);
+      socket.off('close', this.onClose);
+    }
     this.consumer = undefined;
     const held = this.held;
     this.held = [];
     if (held.length <= 1) return held[0] ?? EMPTY;
     return Buffer.concat(held);
+  }
+
+  private listen(): void {
+    this.listening = true;
+    const socket = this.socket;
+    // A socket that closed before anybody listened delivers nothing more: its bytes are lost.
+    if (socket.destroyed) this.failure ??= closedUnder();
+    socket.on('data', this.onData);
+    socket.on('end', this.onEnd);
+    socket.on('error', this.onError);
+    socket.on('close', this.onClose);
+    socket.pause();
   }
 
   private start(): void {
@@ -151,8 +170,12 @@ export class Wire {
 
   private readonly onClose = (): void => {
     if (!this.peerEnded || this.heldBytes > 0) {
-      this.failure ??= Object.assign(new Error('connection closed'), { code: 'ECONNRESET' });
+      this.failure ??= closedUnder();
     }
     this.flush();
   };
+}
+
+function closedUnder(): Error {
+  return Object.assign(new Error('connection closed'), { code: 'ECONNRESET' });
 }
