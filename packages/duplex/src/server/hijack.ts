@@ -54,10 +54,16 @@ interface Installation {
   /** Responses not yet finished, per socket: a hijacked socket is handed over after them. */
   inflight: WeakMap<Socket, Set<ServerResponse>>;
   connections: HijackedConnections;
+  /** Whether the hijack began closing: made once, given to every hijacked request. */
+  closing: () => boolean;
+  /** Runs `onHijack` for a request `match` selected: made once, not per request. */
+  runMatched: (hijacked: HijackedRequest) => void;
   undo: Array<() => void>;
 }
 
 const installations = new WeakMap<Server, Installation>();
+
+function noop(): void {}
 
 /**
  * Makes `server` hand the requests `match` selects to `onHijack`, at header time, before
@@ -96,13 +102,17 @@ export function enableHijack(
       'enableHijack: a match needs an onHijack handler',
     );
   }
+  const connections = new HijackedConnections();
+  const onError = options.onError ?? reportToConsole;
   const installation: Installation = {
     match,
     onHijack,
-    onError: options.onError ?? reportToConsole,
+    onError,
     dispatching: undefined,
     inflight: new WeakMap(),
-    connections: new HijackedConnections(),
+    connections,
+    closing: () => connections.isClosing,
+    runMatched: (hijacked) => hijacked.run(onHijack!, onError),
     undo: [],
   };
   installations.set(server, installation);
@@ -268,14 +278,13 @@ function wrapParser(installation: Installation, socket: Socket): void {
   parser.onIncoming = (req: MarkedRequest, keepAlive: boolean): number => {
     requestArrived((socket as Socket & { server: Server }).server, socket);
     if (installation.match?.(req)) {
-      const onHijack = installation.onHijack!;
       // A request the hand-over check refuses is answered there and never reaches the handler.
       req[kPending] = {
         res: undefined,
         held: undefined,
         keepAlive,
-        resolve: (hijacked) => hijacked.run(onHijack, installation.onError),
-        reject: () => {},
+        resolve: installation.runMatched,
+        reject: noop,
       };
       return stopAfterHead(req, socket);
     }
@@ -304,18 +313,38 @@ function stopAfterHead(req: IncomingMessage, socket: Socket): number {
 }
 
 const kWatched = Symbol('h1kit.hijack.watched');
+type Watched = Socket & {
+  [kWatched]?: { installation: Installation; giveBack: (rest: Uint8Array) => void };
+};
 
 /**
- * The listeners a connection gets the first time it is hijacked, kept for its life however often
- * it is handed back (adding and removing them on every request was a cost of every hijack): its
- * close forgets it, and an error never goes unhandled, also while a handler has set no listener
- * of its own. While node:http has the connection, its own error listener does the rest.
+ * What a connection gets the first time it is hijacked, kept for its life however often it is
+ * handed back (made on every request, these were a cost of every hijack): a close listener that
+ * forgets it, an error listener so that an error never goes unhandled (also while a handler has
+ * set none of its own; while node:http has the connection, its own listener does the rest), and
+ * the function that gives it back to node:http after a clean exchange. Returns that function.
  */
-function watch(installation: Installation, socket: Socket & { [kWatched]?: boolean }): void {
-  if (socket[kWatched]) return;
-  socket[kWatched] = true;
+function watch(installation: Installation, socket: Watched): (rest: Uint8Array) => void {
+  const known = socket[kWatched];
+  if (known?.installation === installation) return known.giveBack;
   socket.once('close', () => installation.connections.delete(socket));
   socket.on('error', ignore);
+  const server = (socket as Socket & { server: Server }).server;
+  const giveBack = (rest: Uint8Array): void => {
+    // Closing (the hijack's control, or the server no longer listening): this exchange ends the
+    // connection ('close' forgets it). A request pipelined behind a response that promised
+    // keep-alive before the close began hears it was not served.
+    if (installation.connections.isClosing || !server.listening) {
+      if (rest.length > 0) refuse(socket, 503);
+      else closeGracefully(socket);
+      return;
+    }
+    installation.connections.delete(socket);
+    handBack(server, socket, rest);
+    wrapParser(installation, socket);
+  };
+  socket[kWatched] = { installation, giveBack };
+  return giveBack;
 }
 
 function takeOver(
@@ -332,59 +361,11 @@ function takeOver(
     if (!held) detachResponse(res, socket);
   }
   installation.connections.add(socket);
-  watch(installation, socket);
+  const giveBack = watch(installation, socket);
   socket.setTimeout(0);
-  const server = (socket as Socket & { server: Server }).server;
-  // A clean end of an exchange with a live connection gives it back to node:http.
-  const giveBack = (rest: Uint8Array): void => {
-    // Closing (the hijack's control, or the server no longer listening): this exchange ends the
-    // connection ('close' forgets it). A request pipelined behind a response that promised
-    // keep-alive before the close began hears it was not served.
-    if (installation.connections.isClosing || !server.listening) {
-      if (rest.length > 0) refuse(socket, 503);
-      else closeGracefully(socket);
-      return;
-    }
-    installation.connections.delete(socket);
-    handBack(server, socket, rest);
-    wrapParser(installation, socket);
-  };
-  const closing = (): boolean => installation.connections.isClosing;
-  // A request that cannot be served is refused on the wire, unless a held response already
-  // answered it: the connection then closes after that answer.
-  const refuseWith = (status: number, error: H1Error): void => {
-    if (held?.answered) {
-      pending.reject(error);
-      return;
-    }
-    held?.release();
-    refuse(socket, status);
-    pending.reject(error);
-  };
-  const handOver = (): void => {
-    socket.setTimeout(0);
-    if (installation.connections.isClosing) {
-      refuseWith(503, new H1Error(DuplexErrorCode.SERVER_CLOSING, 'the hijack is closing'));
-      return;
-    }
-    const checked = checkHijackedRequest(req, server);
-    if ('status' in checked) {
-      refuseWith(checked.status, checked.error);
-      return;
-    }
-    const reusable = pending.keepAlive && canHandBack(server);
-    pending.resolve(
-      new HijackedRequest(req, socket, head, checked, {
-        giveBack: reusable ? giveBack : undefined,
-        closing,
-        held,
-        continued: res !== undefined && continueSent(res),
-      }),
-    );
-  };
   const earlier = installation.inflight.get(socket);
   if (!earlier || earlier.size === 0) {
-    handOver();
+    handOver(installation, req, socket, head, pending, giveBack);
     return;
   }
   // Pipelined requests before this one are still being answered by node:http: the connection
@@ -410,8 +391,59 @@ function takeOver(
           ),
         );
       } else {
-        handOver();
+        handOver(installation, req, socket, head, pending, giveBack);
       }
     });
   }
+}
+
+/** Gives the handler the request, once the connection is the hijack's to write. */
+function handOver(
+  installation: Installation,
+  req: IncomingMessage,
+  socket: Socket,
+  head: Buffer,
+  pending: Pending,
+  giveBack: (rest: Uint8Array) => void,
+): void {
+  socket.setTimeout(0);
+  if (installation.connections.isClosing) {
+    refuseWith(
+      socket,
+      pending,
+      503,
+      new H1Error(DuplexErrorCode.SERVER_CLOSING, 'the hijack is closing'),
+    );
+    return;
+  }
+  const server = (socket as Socket & { server: Server }).server;
+  const checked = checkHijackedRequest(req, server);
+  if ('status' in checked) {
+    refuseWith(socket, pending, checked.status, checked.error);
+    return;
+  }
+  const reusable = pending.keepAlive && canHandBack(server);
+  pending.resolve(
+    new HijackedRequest(req, socket, head, checked, {
+      giveBack: reusable ? giveBack : undefined,
+      closing: installation.closing,
+      held: pending.held,
+      continued: pending.res !== undefined && continueSent(pending.res),
+    }),
+  );
+}
+
+/**
+ * A request that cannot be served is refused on the wire, unless a held response already
+ * answered it: the connection then closes after that answer.
+ */
+function refuseWith(socket: Socket, pending: Pending, status: number, error: H1Error): void {
+  const held = pending.held;
+  if (held?.answered) {
+    pending.reject(error);
+    return;
+  }
+  held?.release();
+  refuse(socket, status);
+  pending.reject(error);
 }

@@ -10,7 +10,7 @@ import { checkChunkedOptions, checkNumbers } from '../io/options.js';
 import { Wire } from '../io/wire.js';
 import { DuplexExchange } from './exchange.js';
 import type { HeldResponse } from './hijacked-response.js';
-import { answerFailure, runHandler } from './response.js';
+import { answerFailure, type HandlerEnd, runHandler } from './response.js';
 
 /**
  * An `enableHijack` handler: what it throws or rejects with is answered 500 (when no response
@@ -97,6 +97,8 @@ interface ConnectionLink {
 }
 
 const TIMES = ['readTimeout', 'writeTimeout'] as const;
+/** `exchange()` without options: nothing to check. */
+const NO_OPTIONS: HijackedExchangeOptions = Object.freeze({});
 const LIMITS = ['maxResponseHeadBytes'] as const;
 
 /** How the connection was taken: Go's way, or as an exchange; the first one taken owns it. */
@@ -144,6 +146,8 @@ export class HijackedRequest {
   /** The handler asked for `socket`: what it wrote there is unknown to us. */
   private raw = false;
   private handlerSettled = false;
+  /** Told of what the handler threw or rejected with (set by `run`). */
+  private onError: (error: Error) => void = reportToConsole;
 
   constructor(
     req: IncomingMessage,
@@ -219,13 +223,15 @@ export class HijackedRequest {
    * });
    * ```
    */
-  exchange(options: HijackedExchangeOptions = {}): DuplexExchange {
+  exchange(options: HijackedExchangeOptions = NO_OPTIONS): DuplexExchange {
     if (this.use.kind === 'exchange') return this.use.exchange;
     this.refuseIfTaken('exchange');
     // Refused before anything takes the connection, so that a corrected call can still take it.
-    checkNumbers(options, TIMES);
-    checkNumbers(options, LIMITS, 1);
-    checkChunkedOptions(options.chunked);
+    if (options !== NO_OPTIONS) {
+      checkNumbers(options, TIMES);
+      checkNumbers(options, LIMITS, 1);
+      checkChunkedOptions(options.chunked);
+    }
     this.releaseHeld();
     const wire = new Wire(this.connection, this.head);
     const exchange = new DuplexExchange({
@@ -259,12 +265,16 @@ export class HijackedRequest {
    * client gets a 500 when no response began, the connection closes, and `onError` is told.
    */
   run(onHijack: HijackHandler, onError: (error: Error) => void): void {
-    runHandler(onHijack, this, {
-      returned: () => this.handlerDone(),
-      settled: () => this.settledSilent(onError),
-      failed: (_, error) => this.failed(error, onError),
-    });
+    this.onError = onError;
+    runHandler(onHijack, this, HijackedRequest.handlerEnd);
   }
+
+  /** Where every handler run ends, made once: a handler that returns costs its request nothing. */
+  private static readonly handlerEnd: HandlerEnd<HijackedRequest> = {
+    returned: (hijacked) => hijacked.handlerDone(),
+    settled: (hijacked) => hijacked.settledSilent(hijacked.onError),
+    failed: (hijacked, error) => hijacked.failed(error, hijacked.onError),
+  };
 
   /**
    * The handler's promise settled: if it took nothing and answered nothing, nobody will, so the
