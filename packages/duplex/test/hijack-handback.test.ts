@@ -5,7 +5,15 @@ import type { Socket } from 'node:net';
 import { type DuplexExchange, enableHijack } from '@h1kit/duplex';
 import { afterEach, describe, expect, it } from 'vitest';
 import { collect } from '../../../testkit/bytes.js';
-import { closeServer, listen, rawClient, statusLines } from './helpers.js';
+import {
+  closeServer,
+  deferred,
+  holdsWithin,
+  inTime,
+  listen,
+  rawClient,
+  statusLines,
+} from './helpers.js';
 
 const servers: Server[] = [];
 afterEach(async () => {
@@ -78,6 +86,36 @@ describe('a hijacked connection handed back to node:http', () => {
       process.off('warning', onWarning);
     }
     expect(warnings.filter((w) => w.name === 'MaxListenersExceededWarning')).toEqual([]);
+  });
+
+  it('keeps for node:http what arrives while a hijacked request without a body is answered, in order', async () => {
+    // A GET's exchange never reads the connection: the next request waits in the socket, behind
+    // the bytes node:http read past the head, until the connection is handed back.
+    const http = createHttpServer((req, res) => res.end(`node ${req.url}`));
+    servers.push(http);
+    const started = deferred();
+    let arrived = false;
+    enableHijack(
+      http,
+      (req) => req.url === '/take',
+      async (hijacked) => {
+        const exchange = hijacked.exchange();
+        const socket = hijacked.req.socket;
+        started.resolve();
+        // Answered only once the client's second write has reached this socket, unread.
+        arrived = await holdsWithin(() => socket.readableLength > 0);
+        exchange.respond(200, { 'Content-Length': 4 }).end('took');
+      },
+    );
+    const port = await listen(http);
+    const client = await rawClient(port);
+    client.write('GET /take HTTP/1.1\r\nHost: x\r\n\r\nGET /a HTTP/1.1\r\nHost: x\r\n\r\n');
+    await inTime(started.promise, 'the hijack handler');
+    client.write('GET /b HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n');
+    const text = await client.untilEnd();
+    expect(arrived).toBe(true);
+    expect(text.match(/took|node \/[a-z]+/g)).toEqual(['took', 'node /a', 'node /b']);
+    client.close();
   });
 
   it('closes instead when the handler took the socket raw', async () => {
