@@ -1,5 +1,6 @@
 // A hijacked exchange that ends cleanly gives its connection back to node:http for the next
 // request, with the bytes read past it kept; one whose handler took the connection raw does not.
+import { EventEmitter } from 'node:events';
 import { createServer as createHttpServer, type Server } from 'node:http';
 import type { Socket } from 'node:net';
 import { type DuplexExchange, enableHijack } from '@h1kit/duplex';
@@ -115,6 +116,57 @@ describe('a hijacked connection handed back to node:http', () => {
     const text = await client.untilEnd();
     expect(arrived).toBe(true);
     expect(text.match(/took|node \/[a-z]+/g)).toEqual(['took', 'node /a', 'node /b']);
+    client.close();
+  });
+
+  it('takes no more requests of an open connection once disabled, and leaves listenerCount alone', async () => {
+    const http = createHttpServer((req, res) => res.end(`node ${req.url}`));
+    servers.push(http);
+    const control = enableHijack(
+      http,
+      (req) => req.url === '/take',
+      (hijacked) => hijacked.exchange().respond(200, { 'Content-Length': 4 }).end('took'),
+    );
+    const port = await listen(http);
+    const client = await rawClient(port);
+    client.write('GET /take HTTP/1.1\r\nHost: x\r\n\r\n');
+    await client.until((t) => t.endsWith('took'));
+    control.disable();
+    expect(http.listenerCount).toBe(EventEmitter.prototype.listenerCount);
+    // The same connection, handed back before disable(): node:http answers it now.
+    client.write('GET /take HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n');
+    const text = await client.untilEnd();
+    expect(text.match(/took|node \/[a-z]+/g)).toEqual(['took', 'node /take']);
+    expect(http.listenerCount).toBe(EventEmitter.prototype.listenerCount);
+    client.close();
+  });
+
+  it('gives a later upgrade on a handed-back connection to the upgrade listener without an error listener of its own', async () => {
+    const http = createHttpServer((req, res) => res.end(`node ${req.url}`));
+    servers.push(http);
+    const errorListeners: number[] = [];
+    http.on('upgrade', (_req, socket: Socket) => {
+      errorListeners.push(socket.listenerCount('error'));
+      socket.end(
+        'HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: chat\r\n\r\n',
+      );
+    });
+    enableHijack(
+      http,
+      (req) => req.url === '/take',
+      (hijacked) => hijacked.exchange().respond(200, { 'Content-Length': 4 }).end('took'),
+    );
+    const port = await listen(http);
+    const client = await rawClient(port);
+    client.write(
+      'GET /take HTTP/1.1\r\nHost: x\r\n\r\n' +
+        'GET /chat HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: chat\r\n\r\n',
+    );
+    const text = await client.untilEnd();
+    expect(text).toMatch(/took[\s\S]*101 Switching Protocols/);
+    // node:http takes its own error listener off an upgraded socket: an error there is the
+    // listener's to handle, as on a connection never hijacked.
+    expect(errorListeners).toEqual([0]);
     client.close();
   });
 

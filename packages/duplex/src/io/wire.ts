@@ -123,6 +123,8 @@ export class Wire {
 
   private start(): void {
     if (this.detached) return;
+    // Resumed before any attach: listen first, so that what flows is held rather than lost.
+    if (!this.listening) this.listen();
     this.paused = false;
     this.flush();
     if (!this.paused) this.socket.resume();

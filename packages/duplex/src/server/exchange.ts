@@ -96,14 +96,15 @@ export class DuplexExchange implements DeadlineOwner {
         init.continued === true,
       );
     }
-    // `on` rather than `once`, which wraps the listener anew for every exchange: finish() removes it.
-    this.socket.on('close', this.onSocketClose);
     const framing = init.framing;
     if (framing.kind === 'none' || (framing.kind === 'length' && framing.length === 0)) {
       this.reading = 'done';
     } else {
       this.incoming = this.openBody();
     }
+    // After the body's wire listens: a close under the body fails the body first, with its cause.
+    // `on` rather than `once`, which wraps the listener anew for every exchange: finish() removes it.
+    this.socket.on('close', this.onSocketClose);
     const now = init.readTimeout || init.writeTimeout ? Date.now() : 0;
     if (init.readTimeout && this.reading === 'body') this.setReadDeadline(now + init.readTimeout);
     if (init.writeTimeout) this.setWriteDeadline(now + init.writeTimeout);

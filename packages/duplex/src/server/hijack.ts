@@ -58,6 +58,8 @@ interface Installation {
   closing: () => boolean;
   /** Runs `onHijack` for a request `match` selected: made once, not per request. */
   runMatched: (hijacked: HijackedRequest) => void;
+  /** `disable()` was called: connections accepted before it take no more hijacks either. */
+  disabled: boolean;
   undo: Array<() => void>;
 }
 
@@ -113,6 +115,7 @@ export function enableHijack(
     connections,
     closing: () => connections.isClosing,
     runMatched: (hijacked) => hijacked.run(onHijack!, onError),
+    disabled: false,
     undo: [],
   };
   installations.set(server, installation);
@@ -175,6 +178,7 @@ export function enableHijack(
     destroyAll: () => installation.connections.destroyAll(),
     close: (options) => installation.connections.close(options?.force === true),
     disable() {
+      installation.disabled = true;
       for (const undo of installation.undo.splice(0)) undo();
       installations.delete(server);
     },
@@ -277,6 +281,7 @@ function wrapParser(installation: Installation, socket: Socket): void {
   const original = parser.onIncoming;
   parser.onIncoming = (req: MarkedRequest, keepAlive: boolean): number => {
     requestArrived((socket as Socket & { server: Server }).server, socket);
+    if (installation.disabled) return original(req, keepAlive);
     if (installation.match?.(req)) {
       // A request the hand-over check refuses is answered there and never reaches the handler.
       req[kPending] = {
@@ -313,22 +318,25 @@ function stopAfterHead(req: IncomingMessage, socket: Socket): number {
 }
 
 const kWatched = Symbol('h1kit.hijack.watched');
-type Watched = Socket & {
-  [kWatched]?: { installation: Installation; giveBack: (rest: Uint8Array) => void };
-};
+interface Watch {
+  installation: Installation;
+  giveBack: (rest: Uint8Array) => void;
+}
+type Watched = Socket & { [kWatched]?: Watch };
 
 /**
  * What a connection gets the first time it is hijacked, kept for its life however often it is
  * handed back (made on every request, these were a cost of every hijack): a close listener that
- * forgets it, an error listener so that an error never goes unhandled (also while a handler has
- * set none of its own; while node:http has the connection, its own listener does the rest), and
- * the function that gives it back to node:http after a clean exchange. Returns that function.
+ * forgets it, and the function that gives it back to node:http after a clean exchange. Returns
+ * that function. Every hijack also adds an error listener, so that an error never goes unhandled
+ * while a handler has set none of its own; the give-back removes it, so that a later upgrade
+ * node:http hands to an 'upgrade' listener reaches it without one of ours.
  */
 function watch(installation: Installation, socket: Watched): (rest: Uint8Array) => void {
+  socket.on('error', ignore);
   const known = socket[kWatched];
   if (known?.installation === installation) return known.giveBack;
   socket.once('close', () => installation.connections.delete(socket));
-  socket.on('error', ignore);
   const server = (socket as Socket & { server: Server }).server;
   const giveBack = (rest: Uint8Array): void => {
     // Closing (the hijack's control, or the server no longer listening): this exchange ends the
@@ -340,8 +348,9 @@ function watch(installation: Installation, socket: Watched): (rest: Uint8Array) 
       return;
     }
     installation.connections.delete(socket);
+    socket.off('error', ignore);
     handBack(server, socket, rest);
-    wrapParser(installation, socket);
+    if (!installation.disabled) wrapParser(installation, socket);
   };
   socket[kWatched] = { installation, giveBack };
   return giveBack;

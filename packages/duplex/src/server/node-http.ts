@@ -55,6 +55,10 @@ interface Hold {
   connect: boolean;
   releasing: boolean;
   release: () => void;
+  /** The server's `listenerCount` before ours, and whether it was the server's own property. */
+  own: Server['listenerCount'];
+  ownProperty: boolean;
+  wrapper: Server['listenerCount'];
 }
 
 const kHold = Symbol('h1kit.hold');
@@ -89,12 +93,26 @@ export function releaseListener(server: Server, event: 'upgrade' | 'connect'): v
 
 /** Gives the server its own `listenerCount` back (what `enableHijack`'s `disable()` undoes). */
 export function forgetHolds(server: Server): void {
-  if (!(server as Holding)[kHold]) return;
+  const hold = (server as Holding)[kHold];
+  if (!hold) return;
   delete (server as Holding)[kHold];
-  delete (server as { listenerCount?: unknown }).listenerCount;
+  // Wrapped again since (by the user, say): theirs stays, and ours goes with it when they unwrap.
+  if (server.listenerCount !== hold.wrapper) return;
+  if (hold.ownProperty) server.listenerCount = hold.own;
+  else delete (server as { listenerCount?: unknown }).listenerCount;
 }
 
 function countHeld(server: Holding): Hold {
+  const own = server.listenerCount;
+  const wrapper = function listenerCountWithHeld(
+    this: Server,
+    event: string | symbol,
+    listener?: (...args: unknown[]) => unknown,
+  ): number {
+    const count = Reflect.apply(own, this, listener === undefined ? [event] : [event, listener]);
+    if (count > 0 || listener !== undefined) return count as number;
+    return (event === 'upgrade' && hold.upgrade) || (event === 'connect' && hold.connect) ? 1 : 0;
+  } as Server['listenerCount'];
   const hold: Hold = {
     upgrade: false,
     connect: false,
@@ -104,17 +122,11 @@ function countHeld(server: Holding): Hold {
       hold.connect = false;
       hold.releasing = false;
     },
+    own,
+    ownProperty: Object.hasOwn(server, 'listenerCount'),
+    wrapper,
   };
-  const own = server.listenerCount;
-  server.listenerCount = function listenerCountWithHeld(
-    this: Server,
-    event: string | symbol,
-    listener?: (...args: unknown[]) => unknown,
-  ): number {
-    const count = Reflect.apply(own, this, listener === undefined ? [event] : [event, listener]);
-    if (count > 0 || listener !== undefined) return count as number;
-    return (event === 'upgrade' && hold.upgrade) || (event === 'connect' && hold.connect) ? 1 : 0;
-  } as Server['listenerCount'];
+  server.listenerCount = wrapper;
   server[kHold] = hold;
   return hold;
 }
