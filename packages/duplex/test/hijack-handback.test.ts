@@ -125,7 +125,9 @@ describe('a hijacked connection handed back to node:http', () => {
     const control = enableHijack(
       http,
       (req) => req.url === '/take',
-      (hijacked) => hijacked.exchange().respond(200, { 'Content-Length': 4 }).end('took'),
+      (hijacked) => {
+        hijacked.exchange().respond(200, { 'Content-Length': 4 }).end('took');
+      },
     );
     const port = await listen(http);
     const client = await rawClient(port);
@@ -154,7 +156,9 @@ describe('a hijacked connection handed back to node:http', () => {
     enableHijack(
       http,
       (req) => req.url === '/take',
-      (hijacked) => hijacked.exchange().respond(200, { 'Content-Length': 4 }).end('took'),
+      (hijacked) => {
+        hijacked.exchange().respond(200, { 'Content-Length': 4 }).end('took');
+      },
     );
     const port = await listen(http);
     const client = await rawClient(port);
