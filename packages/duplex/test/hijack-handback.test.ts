@@ -3,7 +3,7 @@
 import { EventEmitter } from 'node:events';
 import { createServer as createHttpServer, type Server } from 'node:http';
 import type { Socket } from 'node:net';
-import { type DuplexExchange, enableHijack } from '@h1kit/duplex';
+import { type DuplexExchange, enableHijack, type HijackControl } from '@h1kit/duplex';
 import { afterEach, describe, expect, it } from 'vitest';
 import { collect } from '../../../testkit/bytes.js';
 import {
@@ -37,6 +37,20 @@ async function server(onSocket?: (socket: Socket) => void): Promise<number> {
     },
   );
   return listen(http);
+}
+
+/** A node:http server answering `node <url>`, with GET /take hijacked and answered `took`. */
+function tookServer(): { http: Server; control: HijackControl } {
+  const http = createHttpServer((req, res) => res.end(`node ${req.url}`));
+  servers.push(http);
+  const control = enableHijack(
+    http,
+    (req) => req.url === '/take',
+    (hijacked) => {
+      hijacked.exchange().respond(200, { 'Content-Length': 4 }).end('took');
+    },
+  );
+  return { http, control };
 }
 
 describe('a hijacked connection handed back to node:http', () => {
@@ -120,15 +134,7 @@ describe('a hijacked connection handed back to node:http', () => {
   });
 
   it('takes no more requests of an open connection once disabled, and leaves listenerCount alone', async () => {
-    const http = createHttpServer((req, res) => res.end(`node ${req.url}`));
-    servers.push(http);
-    const control = enableHijack(
-      http,
-      (req) => req.url === '/take',
-      (hijacked) => {
-        hijacked.exchange().respond(200, { 'Content-Length': 4 }).end('took');
-      },
-    );
+    const { http, control } = tookServer();
     const port = await listen(http);
     const client = await rawClient(port);
     client.write('GET /take HTTP/1.1\r\nHost: x\r\n\r\n');
@@ -144,8 +150,7 @@ describe('a hijacked connection handed back to node:http', () => {
   });
 
   it('gives a later upgrade on a handed-back connection to the upgrade listener without an error listener of its own', async () => {
-    const http = createHttpServer((req, res) => res.end(`node ${req.url}`));
-    servers.push(http);
+    const { http } = tookServer();
     const errorListeners: number[] = [];
     http.on('upgrade', (_req, socket: Socket) => {
       errorListeners.push(socket.listenerCount('error'));
@@ -153,13 +158,6 @@ describe('a hijacked connection handed back to node:http', () => {
         'HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: chat\r\n\r\n',
       );
     });
-    enableHijack(
-      http,
-      (req) => req.url === '/take',
-      (hijacked) => {
-        hijacked.exchange().respond(200, { 'Content-Length': 4 }).end('took');
-      },
-    );
     const port = await listen(http);
     const client = await rawClient(port);
     client.write(
