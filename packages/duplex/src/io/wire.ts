@@ -53,7 +53,7 @@ export class Wire {
     if (this.consumer !== undefined && this.consumer !== consumer) {
       throw new Error('Wire.attach: the wire is held by another consumer; it must leave() first');
     }
-    if (!this.listening && !this.detached) this.listen();
+    this.listen();
     this.consumer = consumer;
     this.endDelivered = false;
     if (start) this.start();
@@ -109,7 +109,9 @@ export class Wire {
     return Buffer.concat(held);
   }
 
+  /** Starts listening to the socket, once: from the first attach, or a resume before any. */
   private listen(): void {
+    if (this.listening || this.detached) return;
     this.listening = true;
     const socket = this.socket;
     // A socket that closed before anybody listened delivers nothing more: its bytes are lost.
@@ -123,8 +125,8 @@ export class Wire {
 
   private start(): void {
     if (this.detached) return;
-    // Resumed before any attach: listen first, so that what flows is held rather than lost.
-    if (!this.listening) this.listen();
+    // Resumed before any attach: what flows must be held rather than lost.
+    this.listen();
     this.paused = false;
     this.flush();
     if (!this.paused) this.socket.resume();

@@ -97,9 +97,9 @@ interface ConnectionLink {
 }
 
 const TIMES = ['readTimeout', 'writeTimeout'] as const;
+const LIMITS = ['maxResponseHeadBytes'] as const;
 /** `exchange()` without options: nothing to check. */
 const NO_OPTIONS: HijackedExchangeOptions = Object.freeze({});
-const LIMITS = ['maxResponseHeadBytes'] as const;
 
 /** How the connection was taken: Go's way, or as an exchange; the first one taken owns it. */
 type Use =
@@ -272,29 +272,29 @@ export class HijackedRequest {
   /** Where every handler run ends, made once: a handler that returns costs its request nothing. */
   private static readonly handlerEnd: HandlerEnd<HijackedRequest> = {
     returned: (hijacked) => hijacked.handlerDone(),
-    settled: (hijacked) => hijacked.settledSilent(hijacked.onError),
-    failed: (hijacked, error) => hijacked.failed(error, hijacked.onError),
+    settled: (hijacked) => hijacked.settledSilent(),
+    failed: (hijacked, error) => hijacked.failed(error),
   };
 
   /**
    * The handler's promise settled: if it took nothing and answered nothing, nobody will, so the
    * client hears 500 (a connection taken raw, or through readWriter, is the handler's own).
    */
-  private settledSilent(onError: (error: Error) => void): void {
+  private settledSilent(): void {
     const use = this.use;
     const silent =
       (use.kind === 'none' && !this.raw) || (use.kind === 'exchange' && !use.exchange.response);
-    if (silent) this.failed(noResponse('the onHijack handler'), onError);
+    if (silent) this.failed(noResponse('the onHijack handler'));
     else this.handlerDone();
   }
 
-  private failed(error: Error, onError: (error: Error) => void): void {
+  private failed(error: Error): void {
     this.giveBack = undefined;
     const use = this.use;
     // Answered through the held ServerResponse: the connection closes after that answer.
     if (this.held?.answered) {
       this.handlerDone();
-      onError(error);
+      this.onError(error);
       return;
     }
     this.releaseHeld();
@@ -302,7 +302,7 @@ export class HijackedRequest {
     else if (use.kind === 'none' && !this.raw) refuse(this.connection, 500);
     else this.connection.destroy();
     this.handlerDone();
-    onError(error);
+    this.onError(error);
   }
 
   /** The onHijack handler returned or settled (see `DuplexExchange.handlerDone`). */
